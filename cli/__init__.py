@@ -1,0 +1,1 @@
+"""The digitzoo command line: a thin click layer over the library."""

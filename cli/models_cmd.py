@@ -1,0 +1,44 @@
+"""``digitzoo models``: list the zoo."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from digitzoo.registry import list_models, model_info
+
+__all__ = ["models"]
+
+
+@click.command()
+@click.argument("pattern", default="*")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
+def models(pattern: str, as_json: bool) -> None:
+    """List registered models whose name matches PATTERN (shell-style: 'mlp*').
+
+    \b
+    Example:
+        digitzoo models 'mlp*'
+    """
+    specs = [model_info(name) for name in list_models(pattern)]
+    if as_json:
+        click.echo(json.dumps([spec.to_dict() for spec in specs], indent=2))
+        return
+    console = Console()
+    if not specs:
+        raise click.ClickException(f"no model matches {pattern!r}; try 'digitzoo models' for the full list")
+    table = Table(title="digitzoo models")
+    table.add_column("model", style="bold cyan", no_wrap=True)
+    table.add_column("source")
+    table.add_column("params", justify="right")
+    table.add_column("expected")
+    table.add_column("default recipe")
+    table.add_column("description")
+    for spec in specs:
+        table.add_row(
+            spec.name, spec.source, f"{spec.params:,}", spec.behaviour, spec.recipe.summary(), spec.description
+        )
+    console.print(table)

@@ -1,0 +1,58 @@
+"""Show the library's ``progress(stage, done, total)`` callbacks on stderr.
+
+On a terminal each stage gets a rich progress bar; otherwise (pipes, CI, logs) each stage is one
+plain line, so captured output stays readable.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+__all__ = ["ProgressReporter"]
+
+
+class ProgressReporter:
+    """A callable ``progress(stage, done, total)`` to use as a context manager.
+
+    Example::
+
+        with ProgressReporter() as progress:
+            fetch_mnist(progress=progress)
+    """
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self._bars: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> ProgressReporter:
+        if self.console.is_terminal:
+            self._bars = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=False,
+            )
+            self._bars.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if self._bars is None:
+            if stage not in self._tasks:
+                self._tasks[stage] = TaskID(len(self._tasks))
+                self.console.print(f"{stage}...", highlight=False, markup=False)
+            return
+        if stage not in self._tasks:
+            self._tasks[stage] = self._bars.add_task(stage, total=total)
+        self._bars.update(self._tasks[stage], completed=done, total=total)

@@ -1,0 +1,112 @@
+"""``digitzoo train`` and ``digitzoo compare``."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from digitzoo.diagnosis import GENERALISES, OVERFITTING, UNDERFITTING
+from digitzoo.registry import model_info
+
+from .fit_progress import fit_progress
+
+__all__ = ["train", "compare"]
+
+_DIAGNOSIS_STYLE = {UNDERFITTING: "yellow", OVERFITTING: "red", GENERALISES: "green"}
+
+
+def training_options(command: Callable) -> Callable:
+    """The options ``train`` and ``compare`` share."""
+    options = [
+        click.option("--epochs", type=click.IntRange(min=1), help="Override the recipe's epochs."),
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."),
+        click.option(
+            "--train-size", type=click.IntRange(1, 60_000), help="Train on a stratified subset of this many images."
+        ),
+        click.option("--batch-size", type=click.IntRange(min=1), help="Override the recipe's batch size."),
+        click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Override the learning rate."),
+        click.option("--data", type=click.Path(dir_okay=True), help="MNIST as an .npz or a folder of IDX files."),
+        click.option("--retrain", is_flag=True, help="Train again even if a cached model matches."),
+        click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress output."),
+    ]
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+def _run(names: tuple[str, ...], *, as_json: bool, quiet: bool, **kwargs) -> None:
+    from digitzoo.training import train as train_model
+
+    for name in names:
+        model_info(name)  # a typo fails before any training starts
+    err = Console(stderr=True)
+    results = []
+    for name in names:
+        callbacks = [] if quiet else [fit_progress(err, name)]
+        result = train_model(name, load=False, callbacks=callbacks, **kwargs)
+        if result.reused and not quiet:
+            err.print(f"{name}: reusing the cached model {result.model_path}", highlight=False)
+        results.append(result)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
+    else:
+        Console().print(results_table(results))
+
+
+def results_table(results) -> Table:
+    table = Table(title="digitzoo compare")
+    table.add_column("model", style="bold cyan", no_wrap=True)
+    table.add_column("params", justify="right")
+    table.add_column("epochs", justify="right")
+    table.add_column("train acc", justify="right")
+    table.add_column("test acc", justify="right")
+    table.add_column("gap", justify="right")
+    table.add_column("train time", justify="right")
+    table.add_column("diagnosis")
+    for r in results:
+        time_text = f"{r.train_seconds:.1f} s" + (" (cached)" if r.reused else "")
+        size = "" if r.train_size == 60_000 else f" on {r.train_size:,}"
+        table.add_row(
+            r.name,
+            f"{r.params:,}",
+            f"{r.epochs}{size}",
+            f"{r.train_accuracy:.2%}",
+            f"{r.test_accuracy:.2%}",
+            f"{r.gap * 100:+.2f} pt",
+            time_text,
+            f"[{_DIAGNOSIS_STYLE[r.diagnosis]}]{r.diagnosis}",
+        )
+    return table
+
+
+@click.command()
+@click.argument("name")
+@training_options
+def train(name: str, **kwargs) -> None:
+    """Train model NAME with its recipe (or reuse the cached result) and show its accuracy.
+
+    \b
+    Example:
+        digitzoo train mlp --epochs 5
+    """
+    _run((name,), **kwargs)
+
+
+@click.command()
+@click.argument("names", nargs=-1, required=True)
+@training_options
+def compare(names: tuple[str, ...], **kwargs) -> None:
+    """Train (or reuse) each model NAMES and compare train and test accuracy.
+
+    The diagnosis: train accuracy below 95% is underfitting; test accuracy more than
+    3 points below train accuracy is overfitting; otherwise the model generalises well.
+
+    \b
+    Example:
+        digitzoo compare tiny mlp overfit cnn
+    """
+    _run(names, **kwargs)

@@ -1,0 +1,93 @@
+"""Model plugins: packages that add to the zoo through the ``digitzoo.models`` entry points.
+
+Built-in models register through the same path. Entry points load once, lazily, the first
+time the zoo is read. Each entry point names a module whose import registers models with
+``@register_model``, or a callable that does so when called.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+
+from . import registry
+
+__all__ = ["ENTRY_POINT_GROUP", "PluginFailure", "load_plugins", "plugin_failures"]
+
+ENTRY_POINT_GROUP = "digitzoo.models"
+_BUILTIN_MODULE = "digitzoo.models"
+
+log = logging.getLogger("digitzoo")
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that was skipped, and why."""
+
+    entry_point: str
+    distribution: str
+    error: str
+
+
+_lock = threading.Lock()
+_loaded = False
+_failures: list[PluginFailure] = []
+
+
+def _distribution(ep: EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    return dist.name if dist is not None else "unknown"
+
+
+def _load_one(ep: EntryPoint) -> None:
+    source = registry.BUILTIN_SOURCE if ep.value == _BUILTIN_MODULE else _distribution(ep)
+    try:
+        with registry.registering_from(source):
+            loaded = ep.load()
+            if callable(loaded):
+                loaded()
+    except Exception as exc:  # a broken plugin must not take the zoo down with it
+        failure = PluginFailure(ep.name, _distribution(ep), f"{type(exc).__name__}: {exc}")
+        _failures.append(failure)
+        log.warning("digitzoo: skipped plugin %r from %s: %s", ep.name, failure.distribution, failure.error)
+
+
+def load_plugins() -> None:
+    """Import every ``digitzoo.models`` entry point, once."""
+    global _loaded
+    if _loaded:
+        return
+    with _lock:
+        if _loaded:
+            return
+        eps = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.value != _BUILTIN_MODULE)
+        if not any(ep.value == _BUILTIN_MODULE for ep in eps):
+            # Running from a source tree that was never installed: no metadata, same models.
+            with registry.registering_from(registry.BUILTIN_SOURCE):
+                importlib.import_module(_BUILTIN_MODULE)
+        seen: set[tuple[str, str]] = set()
+        for ep in eps:
+            if (ep.name, ep.value) in seen:  # the same distribution found twice on sys.path
+                continue
+            seen.add((ep.name, ep.value))
+            _load_one(ep)
+        _loaded = True
+
+
+def plugin_failures() -> list[PluginFailure]:
+    """Plugins that failed to load, in the order they were tried."""
+    load_plugins()
+    return list(_failures)
+
+
+def _forget_plugins() -> None:
+    """Drop every plugin model and load entry points again on next use (for tests)."""
+    global _loaded
+    with _lock:
+        for name in [n for n, spec in registry._REGISTRY.items() if spec.source != registry.BUILTIN_SOURCE]:
+            del registry._REGISTRY[name]
+        _failures.clear()
+        _loaded = False

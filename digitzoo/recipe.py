@@ -1,0 +1,93 @@
+"""Training recipes: how a registered model is compiled and trained by default."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Recipe", "OPTIMIZERS", "SCHEDULES", "compile_model"]
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "cosine")
+MNIST_TRAIN_SIZE = 60_000
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The default training recipe of a model.
+
+    ``train_size`` is the number of training images (a stratified subset of MNIST's 60 000),
+    ``None`` for all of them. ``schedule="cosine"`` warms up over the first tenth of the steps,
+    then decays the learning rate to zero by the last step.
+    """
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    batch_size: int = 128
+    epochs: int = 10
+    train_size: int | None = None
+    schedule: str = "constant"
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+        for field in ("batch_size", "epochs"):
+            value = getattr(self, field)
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"{field} must be a whole number >= 1, got {value!r}")
+        if self.train_size is not None and not (
+            isinstance(self.train_size, int) and 1 <= self.train_size <= MNIST_TRAIN_SIZE
+        ):
+            raise ValueError(
+                f"train_size must be a whole number from 1 to {MNIST_TRAIN_SIZE}, got {self.train_size!r}"
+            )
+        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+
+    def replace(self, **changes: Any) -> Recipe:
+        """A copy with ``changes`` applied; ``None`` values leave a field as it is."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ValueError(f"unknown recipe field(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def steps(self, n_train: int | None = None) -> int:
+        """Optimizer steps of a whole run on ``n_train`` images."""
+        n = n_train or self.train_size or MNIST_TRAIN_SIZE
+        return self.epochs * math.ceil(n / self.batch_size)
+
+    def summary(self) -> str:
+        size = f"{self.train_size} imgs" if self.train_size else "all"
+        lr = f"{self.learning_rate:g}" + (" cosine" if self.schedule == "cosine" else "")
+        return f"{self.optimizer} lr {lr}, batch {self.batch_size}, {self.epochs} ep, {size}"
+
+
+def compile_model(model, recipe: Recipe, n_train: int | None = None):
+    """Compile ``model`` with the recipe's optimizer and categorical cross-entropy."""
+    import keras
+
+    lr: Any = recipe.learning_rate
+    if recipe.schedule == "cosine":
+        steps = recipe.steps(n_train)
+        warmup = max(1, steps // 10)
+        lr = keras.optimizers.schedules.CosineDecay(
+            0.0, max(1, steps - warmup), warmup_target=recipe.learning_rate, warmup_steps=warmup
+        )
+    if recipe.optimizer == "sgd":
+        optimizer = keras.optimizers.SGD(learning_rate=lr)
+    elif recipe.optimizer == "adamw":
+        optimizer = keras.optimizers.AdamW(learning_rate=lr, weight_decay=recipe.weight_decay)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate=lr)
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    return model

@@ -1,0 +1,181 @@
+"""The model zoo: builders registered by name, with the metadata that describes them."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import fnmatch
+import inspect
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import DigitzooError, UnknownModelError
+from .recipe import Recipe, compile_model
+
+__all__ = [
+    "BEHAVIOURS",
+    "ModelSpec",
+    "register_model",
+    "list_models",
+    "model_info",
+    "build_model",
+]
+
+BEHAVIOURS = ("underfits", "generalises", "overfits")
+BUILTIN_SOURCE = "built-in"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model: its builder and what it is known to do."""
+
+    name: str
+    builder: Callable[..., Any] = field(repr=False)
+    description: str
+    params: int
+    recipe: Recipe
+    behaviour: str
+    input_shape: tuple[int, ...] = (28, 28)
+    source: str = BUILTIN_SOURCE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "params": self.params,
+            "input_shape": list(self.input_shape),
+            "behaviour": self.behaviour,
+            "description": self.description,
+            "recipe": self.recipe.to_dict(),
+        }
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+_source = BUILTIN_SOURCE
+
+
+@contextlib.contextmanager
+def registering_from(source: str) -> Iterator[list[str]]:
+    """Attribute registrations inside the block to ``source``; yield the names registered.
+
+    If the block raises, whatever it registered is removed again, so a broken plugin
+    leaves no half-registered models behind.
+    """
+    global _source
+    before, previous = set(_REGISTRY), _source
+    added: list[str] = []
+    _source = source
+    try:
+        yield added
+    except BaseException:
+        for name in set(_REGISTRY) - before:
+            del _REGISTRY[name]
+        raise
+    finally:
+        _source = previous
+        added.extend(sorted(set(_REGISTRY) - before))
+
+
+def register_model(
+    name: str,
+    *,
+    description: str,
+    params: int,
+    recipe: Recipe,
+    behaviour: str,
+    input_shape: tuple[int, ...] = (28, 28),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register the decorated builder under ``name``.
+
+    The builder takes keyword-only options and returns an uncompiled ``keras.Model`` that maps
+    raw pixel values (0–255, shape ``input_shape``) to 10 class probabilities. ``params`` is its
+    parameter count, recorded so that listing the zoo needs no Keras.
+    """
+    if not (isinstance(name, str) and _NAME.match(name)):
+        raise ValueError(f"model name must be lowercase letters, digits, '.', '_' or '-', got {name!r}")
+    if not (isinstance(description, str) and description.strip()):
+        raise ValueError(f"model {name!r}: description must be a non-empty string")
+    if not (isinstance(params, int) and params > 0):
+        raise ValueError(f"model {name!r}: params must be a positive whole number, got {params!r}")
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"model {name!r}: recipe must be a digitzoo Recipe, got {type(recipe).__name__}")
+    if behaviour not in BEHAVIOURS:
+        raise ValueError(f"model {name!r}: behaviour must be one of {', '.join(BEHAVIOURS)}, got {behaviour!r}")
+
+    def decorator(builder: Callable[..., Any]) -> Callable[..., Any]:
+        if not callable(builder):
+            raise TypeError(f"model {name!r}: builder must be callable")
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} is already registered (by {_REGISTRY[name].source})")
+        _REGISTRY[name] = ModelSpec(
+            name=name,
+            builder=builder,
+            description=description.strip(),
+            params=params,
+            recipe=recipe,
+            behaviour=behaviour,
+            input_shape=tuple(input_shape),
+            source=_source,
+        )
+        return builder
+
+    return decorator
+
+
+def _registry() -> dict[str, ModelSpec]:
+    from .plugins import load_plugins
+
+    load_plugins()
+    return _REGISTRY
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Sorted names of the registered models that match the ``fnmatch`` pattern."""
+    return sorted(name for name in _registry() if fnmatch.fnmatchcase(name, pattern))
+
+
+def model_info(name: str) -> ModelSpec:
+    """The registered entry for ``name``; unknown names raise ``UnknownModelError``."""
+    registry = _registry()
+    try:
+        return registry[name]
+    except KeyError:
+        close = difflib.get_close_matches(str(name), list(registry), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known models: {', '.join(sorted(registry))}"
+        raise UnknownModelError(f"unknown model {name!r}{hint}") from None
+
+
+def build_model(name: str, *, compile: bool = True, **overrides: Any):
+    """Build the model registered as ``name``.
+
+    ``overrides`` may change the builder's own options and the fields of the recipe
+    (``learning_rate=0.01``, ``epochs=3`` …). The model is compiled with the recipe unless
+    ``compile=False``.
+    """
+    spec = model_info(name)
+    recipe_fields = set(Recipe.__dataclass_fields__)
+    recipe_changes = {k: v for k, v in overrides.items() if k in recipe_fields}
+    options = {k: v for k, v in overrides.items() if k not in recipe_fields}
+    accepted = [
+        p.name
+        for p in inspect.signature(spec.builder).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    if unknown := sorted(set(options) - set(accepted)):
+        raise DigitzooError(
+            f"model {name!r} has no option {', '.join(unknown)}; "
+            f"it accepts {', '.join(accepted + sorted(recipe_fields)) or 'none'}"
+        )
+    try:
+        recipe = spec.recipe.replace(**recipe_changes)
+    except ValueError as exc:
+        raise DigitzooError(f"model {name!r}: {exc}") from None
+    model = spec.builder(**options)
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise DigitzooError(f"builder of model {name!r} returned {type(model).__name__}, not a keras.Model")
+    return compile_model(model, recipe) if compile else model

@@ -1,0 +1,109 @@
+"""The models, train and compare commands, their output and their errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from digitzoo.diagnosis import OVERFIT_GAP, UNDERFIT_BELOW
+from digitzoo_cli.main import cli
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITZOO_HOME", str(tmp_path / "home"))
+    return CliRunner()
+
+
+def test_help_and_models_do_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from digitzoo_cli.main import cli\n"
+        "for args in (['--help'], ['models'], ['models', '--json'], ['compare', '--help']):\n"
+        "    result = CliRunner().invoke(cli, args)\n"
+        "    assert result.exit_code == 0, result.output\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_models_table_and_json(runner):
+    result = runner.invoke(cli, ["models"])
+    assert result.exit_code == 0, result.output
+    for name in ("tiny", "mlp", "mlp-dropout", "mlp-l2", "overfit", "lenet5", "cnn"):
+        assert name in result.stdout
+    listed = json.loads(runner.invoke(cli, ["models", "mlp*", "--json"]).stdout)
+    assert [m["name"] for m in listed] == ["mlp", "mlp-dropout", "mlp-l2"]
+    assert listed[0]["params"] == 335114 and listed[0]["recipe"]["optimizer"] == "sgd"
+
+
+def test_models_pattern_without_match_is_an_error(runner):
+    result = runner.invoke(cli, ["models", "nothing*"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: no model matches 'nothing*'; try 'digitzoo models' for the full list"
+
+
+def test_unknown_model_is_one_line_and_trains_nothing(runner, tmp_path):
+    result = runner.invoke(cli, ["compare", "mlp", "mpl"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: unknown model 'mpl'; did you mean mlp?"
+    assert not (tmp_path / "home" / "models").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "mlp", "--epochs", "0"], "Invalid value for '--epochs'"),
+        (["train", "mlp", "--train-size", "70000"], "Invalid value for '--train-size'"),
+        (["compare"], "Missing argument 'NAMES...'"),
+    ],
+)
+def test_bad_arguments_exit_2(runner, args, message):
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_missing_data_file_is_a_clean_error(runner, tmp_path):
+    result = runner.invoke(cli, ["train", "tiny", "--data", str(tmp_path / "nope.npz"), "--quiet"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_compare_trains_then_reuses(runner, mnist_npz):
+    args = ["compare", "tiny", "mlp", "--epochs", "1", "--train-size", "2000", "--data", str(mnist_npz)]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    for column in ("model", "params", "train acc", "test acc", "gap", "train time", "diagnosis"):
+        assert column in first.stdout
+    assert "underfitting" in first.stdout  # tiny after one epoch on 2 000 images
+    assert "tiny: epoch 1/1" in first.stderr  # plain progress lines: stderr is no terminal here
+
+    second = runner.invoke(cli, [*args, "--json"])
+    assert second.exit_code == 0, second.output
+    rows = json.loads(second.stdout)
+    assert [r["name"] for r in rows] == ["tiny", "mlp"]
+    assert all(r["reused"] for r in rows)
+    assert rows[1]["train_size"] == 2000 and rows[1]["test_size"] == 10000
+    assert rows[1]["diagnosis"] in ("generalises well", "overfitting", "underfitting")
+    assert "reusing the cached model" in second.stderr
+
+
+def test_train_quiet_prints_only_the_table(runner, mnist_npz):
+    result = runner.invoke(
+        cli, ["train", "tiny", "--epochs", "1", "--train-size", "500", "--data", str(mnist_npz), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert "tiny" in result.stdout
+
+
+def test_compare_help_states_the_thresholds(runner):
+    text = " ".join(runner.invoke(cli, ["compare", "--help"]).stdout.split())
+    assert f"{UNDERFIT_BELOW:.0%}" in text and f"{OVERFIT_GAP * 100:.0f} points" in text

