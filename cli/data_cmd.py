@@ -13,6 +13,7 @@ from rich.table import Table
 from digitzoo.data import MNIST_FINGERPRINT, SourceStatus, fetch_mnist, mnist_status
 from digitzoo.errors import DataError
 
+from .output import stdout_console
 from .progress import ProgressReporter
 
 __all__ = ["data"]
@@ -58,7 +59,7 @@ def data(data_path: Path | None, fetch: bool, as_json: bool) -> None:
     for s in statuses:
         present = "remote" if s.kind == "download" else _yes_no(s.exists)
         table.add_row(s.name, str(s.location), present, _yes_no(s.verified), s.detail)
-    Console().print(table)
+    stdout_console().print(table)
     click.echo(verdict)
 
 

@@ -67,7 +67,7 @@ def cli() -> None:
         digitzoo compare tiny mlp overfit cnn
     """
     # TensorFlow's C++ start-up chatter (no GPU found …) says nothing a user can act on.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     _route_library_logs()
 
 

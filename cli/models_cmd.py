@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from digitzoo.registry import list_models, model_info
+
+from .output import stdout_console
 
 __all__ = ["models"]
 
@@ -27,7 +28,7 @@ def models(pattern: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([spec.to_dict() for spec in specs], indent=2))
         return
-    console = Console()
+    console = stdout_console()
     if not specs:
         raise click.ClickException(f"no model matches {pattern!r}; try 'digitzoo models' for the full list")
     table = Table(title="digitzoo models")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable
 
 import click
@@ -14,6 +15,8 @@ from digitzoo.diagnosis import GENERALISES, OVERFITTING, UNDERFITTING
 from digitzoo.registry import model_info
 
 from .fit_progress import fit_progress
+from .output import stdout_console
+from .progress import ProgressReporter
 
 __all__ = ["train", "compare"]
 
@@ -43,18 +46,28 @@ def _run(names: tuple[str, ...], *, as_json: bool, quiet: bool, **kwargs) -> Non
 
     for name in names:
         model_info(name)  # a typo fails before any training starts
-    err = Console(stderr=True)
+    err = Console(stderr=True, quiet=quiet)
+    _fetch_mnist_if_missing(kwargs["data"], err)
     results = []
     for name in names:
         callbacks = [] if quiet else [fit_progress(err, name)]
         result = train_model(name, load=False, callbacks=callbacks, **kwargs)
-        if result.reused and not quiet:
+        if result.reused:
             err.print(f"{name}: reusing the cached model {result.model_path}", highlight=False)
         results.append(result)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
     else:
-        Console().print(results_table(results))
+        stdout_console().print(results_table(results))
+
+
+def _fetch_mnist_if_missing(data: str | None, err: Console) -> None:
+    """Download MNIST with a progress bar now rather than silently inside the first training."""
+    from digitzoo.data import fetch_mnist, mnist_cache_path
+
+    if data is None and not os.environ.get("DIGITZOO_DATA") and not mnist_cache_path().exists():
+        with ProgressReporter(err) as progress:
+            fetch_mnist(progress=progress)
 
 
 def results_table(results) -> Table:

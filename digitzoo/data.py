@@ -46,6 +46,8 @@ __all__ = [
     "DOWNLOADS",
     "MnistSourceWarning",
     "MNIST_FINGERPRINT",
+    "fingerprint",
+    "mnist_cache_path",
     "MNIST_URL",
     "MNIST_NPZ_SHA256",
     "PIP_REQUIREMENT",
@@ -63,6 +65,15 @@ _SHA256 = {
     "y_test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
 }
 #: Identifies the exact MNIST arrays; the model cache records it as the data hash.
+
+
+def fingerprint(arrays: Arrays) -> str:
+    """One sha256 for a ``(x_train, y_train), (x_test, y_test)`` tuple: the hash of its four arrays' hashes."""
+    (x_train, y_train), (x_test, y_test) = arrays
+    digests = (sha256_bytes(np.ascontiguousarray(a).tobytes()) for a in (x_train, y_train, x_test, y_test))
+    return sha256_bytes("\n".join(digests).encode())
+
+
 MNIST_FINGERPRINT = sha256_bytes("\n".join(_SHA256[k] for k in _KEYS).encode())
 
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
@@ -156,7 +167,7 @@ def load_mnist(
             try:
                 _save_cache(arrays, progress)
             except OSError as exc:
-                warnings.warn(f"could not save MNIST to {_cache_path()}: {exc}", MnistSourceWarning, stacklevel=2)
+                warnings.warn(f"could not save MNIST to {mnist_cache_path()}: {exc}", MnistSourceWarning, stacklevel=2)
     (x_train, y_train), (x_test, y_test) = arrays
     if train_size is not None:
         x_train, y_train = stratified_subset(x_train, y_train, train_size, seed=seed)
@@ -172,8 +183,8 @@ def fetch_mnist(*, progress: Progress | None = None) -> Path:
         try:
             _save_cache(arrays, progress)
         except OSError as exc:
-            raise DataError(f"could not save MNIST to {_cache_path()}: {exc}") from exc
-    return _cache_path()
+            raise DataError(f"could not save MNIST to {mnist_cache_path()}: {exc}") from exc
+    return mnist_cache_path()
 
 
 def mnist_status(path: str | os.PathLike | None = None) -> list[SourceStatus]:
@@ -219,7 +230,7 @@ def stratified_subset(x: np.ndarray, y: np.ndarray, n: int, *, seed: int = 0) ->
 # Search order
 
 
-def _cache_path() -> Path:
+def mnist_cache_path() -> Path:
     return digitzoo_home() / "mnist.npz"
 
 
@@ -249,7 +260,7 @@ def _read_keras_cache(where: Path) -> Arrays:
 
 
 def _local_sources() -> list[tuple[str, Path, Callable[[], Arrays]]]:
-    cache, keras = _cache_path(), _keras_cache_path()
+    cache, keras = mnist_cache_path(), _keras_cache_path()
     return [
         ("digitzoo cache", cache, lambda: _read_npz(cache)),
         ("keras cache", keras, lambda: _read_keras_cache(keras)),
@@ -299,8 +310,8 @@ def _local_status(name: str, where: Path, read: Callable[[], Arrays], label: str
 def _save_cache(arrays: Arrays, progress: Progress | None) -> None:
     (x_train, y_train), (x_test, y_test) = arrays
     _report(progress, "saving cache", 0, 1)
-    with atomic_path(_cache_path(), suffix=".npz") as tmp, open(tmp, "wb") as out:
-        # A file object, because given a name np.savez appends ".npz" to it (ours ends in ".tmp").
+    with atomic_path(mnist_cache_path(), suffix=".npz") as tmp, open(tmp, "wb") as out:
+        # A file object: given a name, np.savez appends ".npz" to any name without it.
         np.savez(out, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     _report(progress, "saving cache", 1, 1)
 

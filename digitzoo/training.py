@@ -16,7 +16,6 @@ import numpy as np
 from .cache import ModelCache, cache_key
 from .diagnosis import diagnose
 from .errors import DigitzooError
-from .files import sha256_bytes
 from .recipe import compile_model
 from .registry import build_model, model_info
 
@@ -88,12 +87,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _fingerprint(arrays: Arrays) -> str:
-    (x, y), (xt, yt) = arrays
-    parts = [sha256_bytes(np.ascontiguousarray(a).tobytes()) for a in (x, y, xt, yt)]
-    return sha256_bytes("".join(parts).encode())
-
-
 def _check_arrays(arrays: Arrays) -> None:
     try:
         (x, y), (xt, yt) = arrays
@@ -106,34 +99,30 @@ def _check_arrays(arrays: Arrays) -> None:
             )
 
 
-def _load_data(data: str | Path | Arrays | None, train_size: int | None, seed: int) -> tuple[Arrays, str]:
-    from .data import MNIST_FINGERPRINT, load_mnist, stratified_subset
+def _load_data(data: str | Path | Arrays | None, train_size: int | None, seed: int) -> Arrays:
+    from .data import load_mnist, stratified_subset
 
-    if data is None or isinstance(data, (str, Path)):
-        arrays, fingerprint = load_mnist(data), MNIST_FINGERPRINT
-    else:
-        _check_arrays(data)
-        arrays, fingerprint = data, _fingerprint(data)
+    arrays = load_mnist(data) if data is None or isinstance(data, (str, Path)) else data
     (x, y), test = arrays
+    if train_size is not None and train_size > len(x):
+        raise DigitzooError(f"train size {train_size} is larger than the {len(x)} training images available")
     if train_size is not None and train_size < len(x):
         x, y = stratified_subset(x, y, train_size, seed=seed)
-    elif train_size is not None and train_size > len(x):
-        raise DigitzooError(f"train size {train_size} is larger than the {len(x)} training images available")
-    return ((x, y), test), fingerprint
+    return (x, y), test
 
 
 def _one_hot(labels: np.ndarray) -> np.ndarray:
     return np.eye(10, dtype="float32")[labels.astype(np.int64)]
 
 
-def _known_fingerprint(data: str | Path | Arrays | None) -> str:
+def _data_hash(data: str | Path | Arrays | None) -> str:
     """The data hash without loading the data, so a cached model is found at once."""
-    if data is None or isinstance(data, (str, Path)):
-        from .data import MNIST_FINGERPRINT
+    from .data import MNIST_FINGERPRINT, fingerprint
 
+    if data is None or isinstance(data, (str, Path)):
         return MNIST_FINGERPRINT  # any path that loads at all verifies to exactly MNIST
     _check_arrays(data)
-    return _fingerprint(data)
+    return fingerprint(data)
 
 
 def train(
@@ -170,7 +159,8 @@ def train(
     if not isinstance(seed, int) or seed < 0:
         raise DigitzooError(f"seed must be a whole number >= 0, got {seed!r}")
     cache = cache if cache is not None else ModelCache()
-    key = cache_key(name, recipe.to_dict(), seed, _known_fingerprint(data), options)
+    data_hash = _data_hash(data)
+    key = cache_key(name, recipe.to_dict(), seed, data_hash, options)
     model_path, _ = cache.paths(name, key)
 
     if use_cache and not retrain and (meta := cache.lookup(name, key)) is not None:
@@ -179,28 +169,8 @@ def train(
         result.model = cache.load(name, key) if load else None
         return result
 
-    arrays, fingerprint = _load_data(data, recipe.train_size, seed)
-    (x, y), (xt, yt) = arrays
-
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    model = build_model(name, compile=False, **options)
-    compile_model(model, recipe, len(x))
-    started = time.perf_counter()
-    history = model.fit(
-        x.astype("float32"),
-        _one_hot(y),
-        batch_size=recipe.batch_size,
-        epochs=recipe.epochs,
-        shuffle=True,
-        verbose=0,
-        callbacks=list(callbacks),
-    )
-    seconds = time.perf_counter() - started
-    train_loss, train_acc = model.evaluate(x.astype("float32"), _one_hot(y), batch_size=_EVAL_BATCH, verbose=0)
-    test_loss, test_acc = model.evaluate(xt.astype("float32"), _one_hot(yt), batch_size=_EVAL_BATCH, verbose=0)
-
+    (x, y), (xt, yt) = _load_data(data, recipe.train_size, seed)
+    model, metrics = _fit_and_evaluate(name, recipe, options, seed, (x, y), (xt, yt), callbacks)
     result = TrainResult(
         name=name,
         params=int(model.count_params()),
@@ -209,22 +179,40 @@ def train(
         seed=seed,
         train_size=len(x),
         test_size=len(xt),
-        train_accuracy=float(train_acc),
-        train_loss=float(train_loss),
-        test_accuracy=float(test_acc),
-        test_loss=float(test_loss),
-        train_seconds=round(seconds, 3),
-        history={k: [float(v) for v in vs] for k, vs in history.history.items()},
-        data=fingerprint,
+        data=data_hash,
         versions=_versions(),
         saved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         key=key,
         model=model,
+        **metrics,
     )
     if use_cache:
         cache.save(model, name, key, result.to_dict())
         result.model_path = str(model_path)
     return result
+
+
+def _fit_and_evaluate(name, recipe, options, seed, train_set, test_set, callbacks) -> tuple[Any, dict[str, Any]]:
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = compile_model(build_model(name, compile=False, **options), recipe, len(train_set[0]))
+    (x, y), (xt, yt) = [(images.astype("float32"), _one_hot(labels)) for images, labels in (train_set, test_set)]
+    started = time.perf_counter()
+    history = model.fit(
+        x, y, batch_size=recipe.batch_size, epochs=recipe.epochs, shuffle=True, verbose=0, callbacks=list(callbacks)
+    )
+    seconds = time.perf_counter() - started
+    train_loss, train_acc = model.evaluate(x, y, batch_size=_EVAL_BATCH, verbose=0)
+    test_loss, test_acc = model.evaluate(xt, yt, batch_size=_EVAL_BATCH, verbose=0)
+    return model, {
+        "train_accuracy": float(train_acc),
+        "train_loss": float(train_loss),
+        "test_accuracy": float(test_acc),
+        "test_loss": float(test_loss),
+        "train_seconds": round(seconds, 3),
+        "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+    }
 
 
 def compare(names: Sequence[str], *, data: str | Path | Arrays | None = None, **kwargs: Any) -> list[TrainResult]:

@@ -14,8 +14,7 @@ from digitzoo_cli.main import cli
 
 
 @pytest.fixture
-def runner(tmp_path, monkeypatch):
-    monkeypatch.setenv("DIGITZOO_HOME", str(tmp_path / "home"))
+def runner(homes):
     return CliRunner()
 
 

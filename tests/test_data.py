@@ -34,15 +34,7 @@ def _must_not_download(progress):
     raise AssertionError("download attempted")
 
 
-@pytest.fixture(autouse=True)
-def homes(tmp_path, monkeypatch):
-    """Empty digitzoo and Keras homes, no DIGITZOO_DATA, and no network."""
-    monkeypatch.setenv("DIGITZOO_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("DIGITZOO_DATA", raising=False)
-    monkeypatch.setattr(data, "DOWNLOADS", (data.DownloadSource("download", "nowhere", _offline),))
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("homes")
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,6 @@ def test_mlp_learns_well_above_chance(small_mnist, cache):
     assert result.train_size == 3000 and result.test_size == 1000
     assert len(result.history["loss"]) == 8
     assert result.history["loss"][-1] < result.history["loss"][0]
-    assert result.diagnosis in ("generalises well", "overfitting")
 
 
 def test_training_is_seeded(small_mnist, cache):
