@@ -53,7 +53,7 @@ def _run(names: tuple[str, ...], *, as_json: bool, quiet: bool, **kwargs) -> Non
         callbacks = [] if quiet else [fit_progress(err, name)]
         result = train_model(name, load=False, callbacks=callbacks, **kwargs)
         if result.reused:
-            err.print(f"{name}: reusing the cached model {result.model_path}", highlight=False)
+            err.print(f"{name}: reusing the cached model {result.model_path}", highlight=False, soft_wrap=True)
         results.append(result)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -115,12 +116,12 @@ def _one_hot(labels: np.ndarray) -> np.ndarray:
     return np.eye(10, dtype="float32")[labels.astype(np.int64)]
 
 
-def _data_hash(data: str | Path | Arrays | None) -> str:
+def _data_hash(data: Arrays | None) -> str:
     """The data hash without loading the data, so a cached model is found at once."""
     from .data import MNIST_FINGERPRINT, fingerprint
 
-    if data is None or isinstance(data, (str, Path)):
-        return MNIST_FINGERPRINT  # any path that loads at all verifies to exactly MNIST
+    if data is None:
+        return MNIST_FINGERPRINT  # whatever load_mnist finds verifies to exactly MNIST
     _check_arrays(data)
     return fingerprint(data)
 
@@ -159,6 +160,11 @@ def train(
     if not isinstance(seed, int) or seed < 0:
         raise DigitzooError(f"seed must be a whole number >= 0, got {seed!r}")
     cache = cache if cache is not None else ModelCache()
+    if isinstance(data, (str, Path)) or (data is None and os.environ.get("DIGITZOO_DATA")):
+        # The user named a file: a wrong one is an error even when a cached model would do.
+        from .data import load_mnist
+
+        data = load_mnist(data)
     data_hash = _data_hash(data)
     key = cache_key(name, recipe.to_dict(), seed, data_hash, options)
     model_path, _ = cache.paths(name, key)

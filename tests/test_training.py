@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from digitzoo import CacheError, DigitzooError
+from digitzoo import CacheError, DataError, DigitzooError
 from digitzoo.cache import ModelCache
 from digitzoo.data import load_mnist, stratified_subset
 from digitzoo.training import TrainResult, load_trained, train
@@ -93,3 +93,15 @@ def test_bad_arguments_are_digitzoo_errors(small_mnist, cache):
         train("tiny", data=((np.zeros((3, 5)), np.zeros(3)), small_mnist[1]), cache=cache)
     with pytest.raises(DigitzooError, match="seed must be"):
         train("tiny", seed=-1, data=small_mnist, cache=cache)
+
+
+def test_a_wrong_data_path_is_an_error_even_when_the_model_is_cached(mnist_npz, tmp_path, monkeypatch):
+    cache = ModelCache(tmp_path / "models")
+    first = train("tiny", epochs=1, train_size=500, data=mnist_npz, cache=cache)
+    assert train("tiny", epochs=1, train_size=500, data=mnist_npz, cache=cache).key == first.key
+    assert train("tiny", epochs=1, train_size=500, cache=cache).reused  # the same data found in the cache
+    with pytest.raises(DataError, match="nope.npz"):
+        train("tiny", epochs=1, train_size=500, data=tmp_path / "nope.npz", cache=cache)
+    monkeypatch.setenv("DIGITZOO_DATA", str(tmp_path / "nope.npz"))
+    with pytest.raises(DataError, match="nope.npz"):
+        train("tiny", epochs=1, train_size=500, cache=cache)
