@@ -41,7 +41,7 @@ def training_options(command: Callable) -> Callable:
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
 
-def _run(names: tuple[str, ...], *, as_json: bool, quiet: bool, **kwargs) -> None:
+def _run(names: tuple[str, ...], *, title: str, as_json: bool, quiet: bool, **kwargs) -> None:
     from digitzoo.training import train as train_model
 
     for name in names:
@@ -58,7 +58,7 @@ def _run(names: tuple[str, ...], *, as_json: bool, quiet: bool, **kwargs) -> Non
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
     else:
-        stdout_console().print(results_table(results))
+        stdout_console().print(results_table(results, title))
 
 
 def _fetch_mnist_if_missing(data: str | None, err: Console) -> None:
@@ -70,8 +70,8 @@ def _fetch_mnist_if_missing(data: str | None, err: Console) -> None:
             fetch_mnist(progress=progress)
 
 
-def results_table(results) -> Table:
-    table = Table(title="digitzoo compare")
+def results_table(results, title: str = "digitzoo compare") -> Table:
+    table = Table(title=title)
     table.add_column("model", style="bold cyan", no_wrap=True)
     table.add_column("params", justify="right")
     table.add_column("epochs", justify="right")
@@ -106,7 +106,7 @@ def train(name: str, **kwargs) -> None:
     Example:
         digitzoo train mlp --epochs 5
     """
-    _run((name,), **kwargs)
+    _run((name,), title="digitzoo train", **kwargs)
 
 
 @click.command()
@@ -122,4 +122,4 @@ def compare(names: tuple[str, ...], **kwargs) -> None:
     Example:
         digitzoo compare tiny mlp overfit cnn
     """
-    _run(names, **kwargs)
+    _run(names, title="digitzoo compare", **kwargs)
