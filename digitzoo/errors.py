@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DigitzooError", "DataError", "UnknownModelError", "CacheError", "DigitzooWarning"]
+__all__ = ["DigitzooError", "DataError", "UnknownModelError", "CacheError", "ImageError", "DigitzooWarning"]
 
 
 class DigitzooError(Exception):
@@ -26,3 +26,7 @@ class CacheError(DigitzooError):
 
 class DigitzooWarning(UserWarning):
     """Something was skipped but the work went on (a source that failed verification …)."""
+
+
+class ImageError(DigitzooError):
+    """An image could not be read, written or used (wrong shape, dtype, no ink …)."""
