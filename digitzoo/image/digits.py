@@ -1,0 +1,266 @@
+"""Photos of handwritten digits → MNIST-style 28×28 inputs.
+
+MNIST digits are white ink on black, fitted into a 20×20 box with the aspect ratio kept, then
+placed in 28×28 so that the centre of mass is at (14, 14). A photo of a digit on paper is dark ink
+on uneven light paper, or chalk on a dark board, with texture, blur and JPEG noise. The pipeline:
+
+1. gray: composite transparency over white, convert to luminance;
+2. flatten: subtract the paper (a large median filter) so lighting gradients vanish, decide from
+   the image whether the ink is darker or lighter than its background, and make ink positive;
+3. binary: Otsu threshold of the flattened image, then drop specks far smaller than the strokes;
+4. crop each digit from the soft (anti-aliased) ink map, scale it into 20×20 and centre its mass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ImageError
+from .convert import check_image, to_gray
+
+__all__ = ["DigitStages", "preprocess_digit", "segment_digits", "digit_stages"]
+
+MNIST_SIZE = 28
+MNIST_BOX = 20
+MNIST_CENTRE = 14.0
+
+_PAPER_SIDE = 96  # the paper is smooth: a small copy finds it as well, far faster
+_WORK_SIDE = 1200  # larger photos are shrunk first: speed, and no digit needs more pixels
+_SPECK_FRACTION = 0.04  # of the largest ink component's area
+_MIN_INK_CONTRAST = 0.08  # ink must differ from paper by this much (gray levels in [0, 1]) …
+_MIN_INK_SNR = 6.0  # … and by this many times the paper's noise
+_MERGE_OVERLAP = 0.4  # pieces overlapping this much horizontally belong to one digit
+_MIN_STROKE = 1.8  # px in the 20×20 box; thinner pen strokes are thickened to MNIST-like width
+
+
+@dataclass
+class DigitStages:
+    """Every stage of the pipeline, as uint8 images a person can look at.
+
+    ``gray``: the photo in grayscale; ``ink``: flattened, ink bright on black; ``binary``: the
+    thresholded ink after specks were dropped; ``boxes``: (x, y, w, h) of each digit in those
+    images, left to right; ``crops``: each digit cut from ``ink``; ``digits``: the 28×28 results.
+    """
+
+    gray: np.ndarray
+    ink: np.ndarray
+    binary: np.ndarray
+    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    crops: list[np.ndarray] = field(default_factory=list)
+    digits: list[np.ndarray] = field(default_factory=list)
+
+
+def preprocess_digit(image: np.ndarray) -> np.ndarray:
+    """One digit in a photo → (28, 28) uint8, white ink on black, centred as in MNIST.
+
+    Accepts (H, W) or (H, W, 3|4) arrays, uint8/uint16/float (OpenCV's BGR(A) order). Dark ink
+    on light paper and light chalk on a dark board both work. All ink in the image is taken as
+    one digit. Raises ``ImageError`` when there is no ink.
+    """
+    return digit_stages(image, multi=False).digits[0]
+
+
+def segment_digits(image: np.ndarray) -> list[np.ndarray]:
+    """A row of digits in a photo → one (28, 28) uint8 per digit, left to right.
+
+    Separate strokes of one digit (the bar of a 5, a broken 4) stay together; specks are dropped.
+    """
+    return digit_stages(image, multi=True).digits
+
+
+def digit_stages(image: np.ndarray, *, multi: bool = False) -> DigitStages:
+    """Run the pipeline and keep every stage (for ``--debug`` and for understanding a mistake)."""
+    import cv2
+
+    gray = _work_gray(check_image(image))
+    ink = _flatten(gray)
+    binary = _binarize(ink)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    keep = _real_components(stats[1:, cv2.CC_STAT_AREA])
+    if not keep:
+        raise ImageError("no ink found in the image")
+    comps = [(i + 1, stats[i + 1]) for i in keep]
+    groups = _group_by_column(comps) if multi else [comps]
+
+    clean = np.isin(labels, [i for i, _ in comps]).astype(np.uint8) * 255
+    stages = DigitStages(gray=_to_u8(gray), ink=_to_u8(ink), binary=clean)
+    for group in groups:
+        mask = np.isin(labels, [i for i, _ in group])
+        box = _bbox(mask)
+        crop, digit = _to_mnist(ink, mask, box)
+        stages.boxes.append(box)
+        stages.crops.append(crop)
+        stages.digits.append(digit)
+    return stages
+
+
+def _work_gray(image: np.ndarray) -> np.ndarray:
+    """Grayscale in [0, 1], shrunk so that its longer side is at most ``_WORK_SIDE``."""
+    import cv2
+
+    gray = to_gray(image)
+    low, high = float(gray.min()), float(gray.max())
+    if image.dtype.kind == "f" and (low < 0.0 or high > 1.0):
+        gray = (gray - low) / (high - low) if high > low else np.zeros_like(gray)
+    scale = _WORK_SIDE / max(gray.shape)
+    if scale < 1.0:
+        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    return gray.astype(np.float32)
+
+
+def _flatten(gray: np.ndarray) -> np.ndarray:
+    """Ink strength in [0, 1] (0 = paper) whatever the lighting and the ink's polarity."""
+    import cv2
+
+    diff = gray - _paper(gray)
+    dark, light = -float(np.percentile(diff, 0.5)), float(np.percentile(diff, 99.5))
+    sign = -1.0 if dark >= light else 1.0  # the stronger tail is the ink
+    # A median mistakes the inside of a bold digit for paper: estimate the paper again, from
+    # the pixels that the first pass did not call ink.
+    diff = gray - _paper(gray, exclude=sign * diff > 0.5 * max(dark, light))
+    ink = sign * diff
+    noise = 1.4826 * float(np.median(np.abs(diff - np.median(diff)))) + 1e-6
+    strength = float(np.percentile(ink, 99.5))
+    if strength < max(_MIN_INK_CONTRAST, _MIN_INK_SNR * noise):
+        raise ImageError("no ink found in the image (it is blank or has too little contrast)")
+    # Full strength at the typical stroke core, so strokes saturate as MNIST's do.
+    strong = ink > strength / 2
+    core = float(np.percentile(ink[strong], 75)) if strong.any() else strength
+    ink = np.clip(ink / max(core, 1e-6), 0.0, 1.0)
+    return cv2.GaussianBlur(ink, (3, 3), 0) if min(ink.shape) >= 3 else ink
+
+
+def _paper(gray: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
+    """The background alone, smooth and much wider than any stroke; computed on a small copy.
+
+    Without ``exclude``: a median filter. With it: a blur of the pixels not excluded, normalised
+    by how many of them each neighbourhood has, so that ink does not darken the estimate.
+    """
+    import cv2
+
+    scale = min(1.0, _PAPER_SIDE / max(gray.shape))
+    size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+    shrink = (lambda a: cv2.resize(a, size, interpolation=cv2.INTER_AREA)) if scale < 1.0 else (lambda a: a)
+    small = shrink(gray)
+    if exclude is None:
+        k = max(3, (max(small.shape) // 3) | 1)
+        paper = cv2.medianBlur(_to_u8(small), k).astype(np.float32) / 255.0
+    else:
+        grown = cv2.dilate(exclude.astype(np.uint8), np.ones((5, 5), np.uint8))
+        weight = shrink((1 - grown).astype(np.float32))
+        sigma = max(small.shape) / 6
+        total = cv2.GaussianBlur(small * weight, (0, 0), sigma)
+        count = cv2.GaussianBlur(weight, (0, 0), sigma)
+        fallback = float(np.median(small[weight > 0.5])) if (weight > 0.5).any() else float(np.median(small))
+        paper = np.where(count > 1e-3, total / np.maximum(count, 1e-3), fallback).astype(np.float32)
+    return cv2.resize(paper, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def _binarize(ink: np.ndarray) -> np.ndarray:
+    import cv2
+
+    u8 = _to_u8(ink)
+    threshold, _ = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # Otsu on a nearly empty page can pick noise; never accept less than a quarter of full ink.
+    _, binary = cv2.threshold(u8, max(threshold, 64), 255, cv2.THRESH_BINARY)
+    return binary
+
+
+def _real_components(areas: np.ndarray) -> list[int]:
+    """Indices of components big enough to be strokes rather than dirt or noise."""
+    if len(areas) == 0:
+        return []
+    floor = max(4.0, _SPECK_FRACTION * float(areas.max()))
+    return [i for i, area in enumerate(areas) if area >= floor]
+
+
+def _group_by_column(comps: list[tuple[int, np.ndarray]]) -> list[list[tuple[int, np.ndarray]]]:
+    """Merge components that overlap horizontally into digits, ordered left to right."""
+    import cv2
+
+    groups: list[list[tuple[int, np.ndarray]]] = []
+    spans: list[list[int]] = []
+    for label, stat in sorted(comps, key=lambda c: c[1][cv2.CC_STAT_LEFT]):
+        left, width = int(stat[cv2.CC_STAT_LEFT]), int(stat[cv2.CC_STAT_WIDTH])
+        right = left + width
+        if spans:
+            g_left, g_right = spans[-1]
+            overlap = min(right, g_right) - max(left, g_left)
+            if overlap >= _MERGE_OVERLAP * min(width, g_right - g_left):
+                groups[-1].append((label, stat))
+                spans[-1] = [min(left, g_left), max(right, g_right)]
+                continue
+        groups.append([(label, stat)])
+        spans.append([left, right])
+    return groups
+
+
+def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+
+
+def _to_mnist(ink: np.ndarray, mask: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Cut one digit from the soft ink map and place it the way MNIST places its digits."""
+    import cv2
+
+    x, y, w, h = box
+    pad = max(2, round(0.05 * max(w, h)))
+    y0, y1 = max(0, y - pad), min(ink.shape[0], y + h + pad)
+    x0, x1 = max(0, x - pad), min(ink.shape[1], x + w + pad)
+    # Only this digit's ink: its components, widened a little to keep their anti-aliased rims.
+    near = cv2.dilate(mask[y0:y1, x0:x1].astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(1, pad // 2))
+    crop = ink[y0:y1, x0:x1] * near
+    crop = crop[y - y0 : y - y0 + h, x - x0 : x - x0 + w]
+
+    scale = MNIST_BOX / max(w, h)
+    crop = _thicken(crop, mask[y : y + h, x : x + w], scale)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
+    small = np.clip(cv2.resize(crop, size, interpolation=interpolation), 0.0, 1.0)
+
+    digit = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
+    top, left = (MNIST_SIZE - size[1]) // 2, (MNIST_SIZE - size[0]) // 2
+    digit[top : top + size[1], left : left + size[0]] = small
+    digit = _centre_mass(digit)
+    return _to_u8(crop), _to_u8(digit)
+
+
+def _thicken(crop: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
+    """Dilate strokes that would come out thinner than MNIST's after scaling (fine pens)."""
+    import cv2
+
+    area = float(mask.sum())
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(c, True) for c in contours)
+    if area == 0 or perimeter == 0:
+        return crop
+    width = 2.0 * area / perimeter * scale  # a stroke of length L and width w: area wL, perimeter 2L
+    if width >= _MIN_STROKE:
+        return crop
+    grow = round((_MIN_STROKE - width) / scale / 2)
+    if grow < 1:
+        return crop
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    return cv2.dilate(crop, kernel)
+
+
+def _centre_mass(digit: np.ndarray) -> np.ndarray:
+    """Shift by whole pixels so the centre of mass lands on (14, 14), as MNIST did."""
+    import cv2
+
+    total = float(digit.sum())
+    if total == 0:
+        return digit
+    rows, cols = np.indices(digit.shape)
+    dy = round(MNIST_CENTRE - float((rows * digit).sum()) / total)
+    dx = round(MNIST_CENTRE - float((cols * digit).sum()) / total)
+    shift = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(digit, shift, digit.shape[::-1], flags=cv2.INTER_NEAREST, borderValue=0)
+
+
+def _to_u8(image: np.ndarray) -> np.ndarray:
+    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
