@@ -16,6 +16,7 @@ from digitzoo.errors import DigitzooError, DigitzooWarning
 
 from .data_cmd import data
 from .models_cmd import models
+from .predict_cmd import predict
 from .train_cmd import compare, train
 
 __all__ = ["cli"]
@@ -71,5 +72,5 @@ def cli() -> None:
     _route_library_logs()
 
 
-for _command in (models, data, train, compare):
+for _command in (models, data, train, compare, predict):
     cli.add_command(_command)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +13,7 @@ from .errors import DigitzooError
 from .image.digits import DigitStages, digit_stages
 from .image.io import read_image
 
-__all__ = ["DigitGuess", "Prediction", "predict_digits", "classify"]
+__all__ = ["DigitGuess", "Prediction", "classify", "predict_digits", "predict_stages", "read_digits"]
 
 _BATCH = 256
 
@@ -64,6 +63,26 @@ def classify(model, digits: np.ndarray, *, top: int = 3) -> list[DigitGuess]:
     ]
 
 
+def predict_stages(model, stages: Sequence[DigitStages], *, top: int = 3, sources: Sequence[str] = ()) -> list[Prediction]:
+    """Classify the digits that :func:`digit_stages` found, all images in one batched call."""
+    digits = [d for s in stages for d in s.digits]
+    guesses = classify(model, np.stack(digits) if digits else np.zeros((0, 28, 28), np.uint8), top=top)
+    results, start = [], 0
+    for i, stage in enumerate(stages):
+        mine = guesses[start : start + len(stage.digits)]
+        start += len(stage.digits)
+        results.append(
+            Prediction(
+                digits="".join(str(g.digit) for g in mine),
+                confidence=float(np.prod([g.confidence for g in mine])),
+                guesses=mine,
+                stages=stage,
+                source=sources[i] if i < len(sources) else "",
+            )
+        )
+    return results
+
+
 def predict_digits(
     images: Sequence[np.ndarray | str | os.PathLike],
     *,
@@ -79,27 +98,16 @@ def predict_digits(
     (``train_kwargs`` go to :func:`digitzoo.train`) — or a Keras model. All digits of all images
     go to the model together, in batches.
     """
-    stages = []
-    for image in images:
-        pixels = read_image(image) if isinstance(image, (str, os.PathLike)) else image
-        stages.append(digit_stages(pixels, multi=multi))
+    stages = [read_digits(image, multi=multi) for image in images]
     if isinstance(model, str):
         from .training import load_trained
 
         model = load_trained(model, **train_kwargs)
-    digits = [d for s in stages for d in s.digits]
-    guesses = classify(model, np.stack(digits) if digits else np.zeros((0, 28, 28), np.uint8), top=top)
-    results, start = [], 0
-    for image, stage in zip(images, stages):
-        mine = guesses[start : start + len(stage.digits)]
-        start += len(stage.digits)
-        results.append(
-            Prediction(
-                digits="".join(str(g.digit) for g in mine),
-                confidence=float(np.prod([g.confidence for g in mine])),
-                guesses=mine,
-                stages=stage,
-                source=str(image) if isinstance(image, (str, Path)) else "",
-            )
-        )
-    return results
+    sources = [str(image) if isinstance(image, (str, os.PathLike)) else "" for image in images]
+    return predict_stages(model, stages, top=top, sources=sources)
+
+
+def read_digits(image: np.ndarray | str | os.PathLike, *, multi: bool = False) -> DigitStages:
+    """The pipeline's stages for an image array or file."""
+    pixels = read_image(image) if isinstance(image, (str, os.PathLike)) else image
+    return digit_stages(pixels, multi=multi)

@@ -141,13 +141,15 @@ def train(
     use_cache: bool = True,
     load: bool = True,
     callbacks: Sequence[Any] = (),
-) -> TrainResult:
+    only_cached: bool = False,
+) -> TrainResult | None:
     """Train ``name`` with its registered recipe (any argument given overrides it).
 
     ``data`` is a path for :func:`digitzoo.data.load_mnist` (``None``: look in the usual places)
     or the arrays themselves. A run with the same model, recipe, options, seed and data as a
     cached one reuses that model unless ``retrain``; ``load=False`` then skips loading it.
     ``callbacks`` are Keras callbacks passed to ``fit`` (progress bars, early stopping …).
+    ``only_cached=True`` returns the cached result or ``None``, never training.
     """
     spec = model_info(name)
     options = dict(options or {})
@@ -174,6 +176,8 @@ def train(
         result.reused, result.model_path = True, str(model_path)
         result.model = cache.load(name, key) if load else None
         return result
+    if only_cached:
+        return None
 
     (x, y), (xt, yt) = _load_data(data, recipe.train_size, seed)
     model, metrics = _fit_and_evaluate(name, recipe, options, seed, (x, y), (xt, yt), callbacks)

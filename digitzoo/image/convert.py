@@ -10,13 +10,14 @@ __all__ = ["SUPPORTED_DTYPES", "check_image", "to_float", "to_gray"]
 
 SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 _MAX_SIDE = 1 << 15
+_MAX_FLOAT = 1e30  # beyond this, float32 arithmetic overflows
 
 
 def check_image(image: object, *, what: str = "image") -> np.ndarray:
     """Return ``image`` as an ndarray if it is a usable picture, else raise ``ImageError``.
 
     Usable: (H, W) or (H, W, C) with C in 1, 3, 4; dtype uint8, uint16, float32 or float64;
-    at least 1×1 and at most 32768 pixels a side; no NaN or infinity.
+    at least 1×1 and at most 32768 pixels a side; float values finite and within ±1e30.
     """
     if not isinstance(image, np.ndarray):
         raise ImageError(f"{what} must be a numpy array, got {type(image).__name__}")
@@ -29,8 +30,11 @@ def check_image(image: object, *, what: str = "image") -> np.ndarray:
         raise ImageError(f"{what} is empty ({height}×{width} pixels)")
     if max(height, width) > _MAX_SIDE:
         raise ImageError(f"{what} is too large ({height}×{width} pixels; at most {_MAX_SIDE} a side)")
-    if image.dtype.kind == "f" and not np.isfinite(image).all():
-        raise ImageError(f"{what} contains NaN or infinite values")
+    if image.dtype.kind == "f":
+        if not np.isfinite(image).all():
+            raise ImageError(f"{what} contains NaN or infinite values")
+        if np.abs(image).max() > _MAX_FLOAT:
+            raise ImageError(f"{what} has values beyond ±{_MAX_FLOAT:g}; scale it to [0, 1] first")
     return image
 
 
