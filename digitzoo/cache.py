@@ -1,7 +1,8 @@
 """The model cache: trained models as ``.keras`` files with a JSON sidecar.
 
 A model is stored under a key derived from everything that decides its weights (name,
-recipe, builder options, seed, data), so the same request reuses it and any change trains anew.
+recipe, builder options, the builder's source, seed, data), so the same request reuses it and
+any change trains anew.
 """
 
 from __future__ import annotations
@@ -20,10 +21,25 @@ __all__ = ["FORMAT", "cache_key", "ModelCache"]
 FORMAT = 1
 
 
-def cache_key(name: str, recipe: dict[str, Any], seed: int, data: str, options: dict[str, Any] | None = None) -> str:
-    """A short hex key for one training run."""
+def cache_key(
+    name: str,
+    recipe: dict[str, Any],
+    seed: int,
+    data: str,
+    options: dict[str, Any] | None = None,
+    builder: str = "",
+) -> str:
+    """A short hex key for one training run; ``builder`` identifies the code that builds the model."""
     blob = json.dumps(
-        {"format": FORMAT, "name": name, "recipe": recipe, "seed": seed, "data": data, "options": options or {}},
+        {
+            "format": FORMAT,
+            "name": name,
+            "recipe": recipe,
+            "seed": seed,
+            "data": data,
+            "options": options or {},
+            "builder": builder,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

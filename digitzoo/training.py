@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import inspect
 import os
 import time
 from collections.abc import Sequence
@@ -116,6 +118,15 @@ def _one_hot(labels: np.ndarray) -> np.ndarray:
     return np.eye(10, dtype="float32")[labels.astype(np.int64)]
 
 
+def _builder_hash(builder: Any) -> str:
+    """sha256 of the source of the module that defines ``builder``: edit a model, train it anew."""
+    try:
+        source = inspect.getsource(inspect.getmodule(builder))
+    except (OSError, TypeError):
+        return ""  # defined interactively: no source to hash
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
 def _data_hash(data: Arrays | None) -> str:
     """The data hash without loading the data, so a cached model is found at once."""
     from .data import MNIST_FINGERPRINT, fingerprint
@@ -168,7 +179,7 @@ def train(
 
         data = load_mnist(data)
     data_hash = _data_hash(data)
-    key = cache_key(name, recipe.to_dict(), seed, data_hash, options)
+    key = cache_key(name, recipe.to_dict(), seed, data_hash, options, _builder_hash(spec.builder))
     model_path, _ = cache.paths(name, key)
 
     if use_cache and not retrain and (meta := cache.lookup(name, key)) is not None:

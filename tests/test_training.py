@@ -105,3 +105,19 @@ def test_a_wrong_data_path_is_an_error_even_when_the_model_is_cached(mnist_npz, 
     monkeypatch.setenv("DIGITZOO_DATA", str(tmp_path / "nope.npz"))
     with pytest.raises(DataError, match="nope.npz"):
         train("tiny", epochs=1, train_size=500, cache=cache)
+
+
+def test_editing_a_models_source_changes_its_cache_key():
+    import hashlib
+    import inspect
+
+    from digitzoo import model_info
+    from digitzoo.cache import cache_key
+    from digitzoo.training import _builder_hash
+
+    builder = model_info("mlp").builder
+    source = inspect.getsourcefile(builder)
+    assert _builder_hash(builder) == hashlib.sha256(open(source, encoding="utf-8").read().encode()).hexdigest()
+    assert _builder_hash(builder) != _builder_hash(model_info("cnn").builder)
+    args = ("mlp", {"epochs": 1}, 0, "data", {})
+    assert cache_key(*args, builder="a") != cache_key(*args, builder="b")

@@ -1,0 +1,78 @@
+"""predict_digits: the Python API over the whole pipeline, with a briefly trained CNN."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitzoo import DigitzooError
+from digitzoo.cache import ModelCache
+from digitzoo.data import load_mnist
+from digitzoo.predict import classify, predict_digits
+from digitzoo.training import train
+
+cv2 = pytest.importorskip("cv2")
+
+
+@pytest.fixture(scope="session")
+def quick_cnn(tmp_path_factory, mnist_npz):
+    """The zoo's cnn after one epoch on 12 000 images in batches of 32 (enough steps for BatchNorm)."""
+    cache = ModelCache(tmp_path_factory.mktemp("models"))
+    return train("cnn", epochs=1, train_size=12_000, batch_size=32, data=mnist_npz, cache=cache).model
+
+
+@pytest.fixture(scope="module")
+def mnist_test(mnist_npz):
+    return load_mnist(mnist_npz)[1]
+
+
+def _on_paper(digit, size=160):
+    page = np.full((size * 2, size * 2, 3), 225, np.uint8)
+    ink = cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC)
+    page[size // 2 : size // 2 + size, size // 3 : size // 3 + size] -= (ink[..., None] * 0.85).astype(np.uint8)
+    return page
+
+
+class CountingModel:
+    """A Keras model that counts its predict calls."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, 0
+
+    def predict(self, x, **kwargs):
+        self.calls += 1
+        return self.model.predict(x, **kwargs)
+
+
+def test_reads_digits_on_paper(quick_cnn, mnist_test):
+    x, y = mnist_test
+    images = [_on_paper(d) for d in x[:60]]
+    counting = CountingModel(quick_cnn)
+    results = predict_digits(images, model=counting, top=3)
+    assert counting.calls == 1  # one batched call for all images
+    accuracy = np.mean([r.digits == str(label) for r, label in zip(results, y[:60])])
+    assert accuracy >= 0.9
+    first = results[0]
+    assert len(first.guesses) == 1 and len(first.guesses[0].top) == 3
+    assert first.confidence == pytest.approx(first.guesses[0].confidence)
+    assert first.guesses[0].top[0][0] == first.guesses[0].digit
+
+
+def test_reads_rows_and_files(quick_cnn, mnist_test, tmp_path):
+    x, y = mnist_test
+    row = np.full((220, 4 * 170 + 40), 250, np.uint8)
+    for k in range(4):
+        row[30:190, 20 + 170 * k : 180 + 170 * k] = 250 - cv2.resize(x[10 + k], (160, 160)) * 0.9
+    path = tmp_path / "row.png"
+    cv2.imwrite(str(path), row)
+    [result] = predict_digits([path], model=quick_cnn, multi=True)
+    assert result.source == str(path)
+    assert len(result.digits) == 4
+    assert sum(a == str(b) for a, b in zip(result.digits, y[10:14])) >= 3
+    assert result.confidence == pytest.approx(np.prod([g.confidence for g in result.guesses]))
+
+
+def test_classify_validates_top(quick_cnn):
+    with pytest.raises(DigitzooError, match="top must be from 1 to 10, got 0"):
+        classify(quick_cnn, np.zeros((1, 28, 28), np.uint8), top=0)
+    assert classify(quick_cnn, np.zeros((0, 28, 28), np.uint8)) == []
