@@ -47,11 +47,14 @@ def predict(
     from digitzoo.predict import predict_stages, read_digits
 
     model_info(model)  # a typo fails before any work
-    err = Console(stderr=True, quiet=quiet)
+    err = Console(stderr=True, quiet=quiet, soft_wrap=True)
     stages, failed = [], []
     for path in images:
         try:
-            stages.append((path, read_digits(path, multi=multi)))
+            stage = read_digits(path, multi=multi)
+            stages.append((path, stage))
+            if not multi and stage.columns > 1:
+                err.print(f"{path}: looks like {stage.columns} digits side by side; --multi reads each", highlight=False)
         except DigitzooError as exc:
             message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
             failed.append(message)

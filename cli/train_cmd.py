@@ -46,14 +46,14 @@ def _run(names: tuple[str, ...], *, title: str, as_json: bool, quiet: bool, **kw
 
     for name in names:
         model_info(name)  # a typo fails before any training starts
-    err = Console(stderr=True, quiet=quiet)
+    err = Console(stderr=True, quiet=quiet, soft_wrap=True)
     _fetch_mnist_if_missing(kwargs["data"], err)
     results = []
     for name in names:
         callbacks = [] if quiet else [fit_progress(err, name)]
         result = train_model(name, load=False, callbacks=callbacks, **kwargs)
         if result.reused:
-            err.print(f"{name}: reusing the cached model {result.model_path}", highlight=False, soft_wrap=True)
+            err.print(f"{name}: reusing the cached model {result.model_path}", highlight=False)
         results.append(result)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))

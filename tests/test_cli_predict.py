@@ -79,6 +79,12 @@ def test_bad_images_are_one_line_errors_and_the_rest_is_read(runner, photos):
     assert "seven.jpg" in result.stdout
 
 
+def test_a_row_read_as_one_digit_gets_a_hint(runner, photos):
+    result = runner.invoke(cli, ["predict", "-m", "tiny", str(photos / "row.png")])
+    assert result.exit_code == 0, result.output
+    assert f"{photos / 'row.png'}: looks like 3 digits side by side; --multi reads each" in result.stderr
+
+
 def test_unknown_model_and_bad_top(runner, photos):
     result = runner.invoke(cli, ["predict", "-m", "cnnn", str(photos / "seven.jpg")])
     assert result.exit_code == 1 and "did you mean cnn" in result.stderr

@@ -41,12 +41,14 @@ class DigitStages:
 
     ``gray``: the photo in grayscale; ``ink``: flattened, ink bright on black; ``binary``: the
     thresholded ink after specks were dropped; ``boxes``: (x, y, w, h) of each digit in those
-    images, left to right; ``crops``: each digit cut from ``ink``; ``digits``: the 28×28 results.
+    images, left to right; ``crops``: each digit cut from ``ink``; ``digits``: the 28×28 results;
+    ``columns``: how many separate digits the ink looks like, even when read as one.
     """
 
     gray: np.ndarray
     ink: np.ndarray
     binary: np.ndarray
+    columns: int = 1
     boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     crops: list[np.ndarray] = field(default_factory=list)
     digits: list[np.ndarray] = field(default_factory=list)
@@ -82,10 +84,11 @@ def digit_stages(image: np.ndarray, *, multi: bool = False) -> DigitStages:
     if not keep:
         raise ImageError("no ink found in the image")
     comps = [(i + 1, stats[i + 1]) for i in keep]
-    groups = _group_by_column(comps) if multi else [comps]
+    columns = _group_by_column(comps)
+    groups = columns if multi else [comps]
 
     clean = np.isin(labels, [i for i, _ in comps]).astype(np.uint8) * 255
-    stages = DigitStages(gray=_to_u8(gray), ink=_to_u8(ink), binary=clean)
+    stages = DigitStages(gray=_to_u8(gray), ink=_to_u8(ink), binary=clean, columns=len(columns))
     for group in groups:
         mask = np.isin(labels, [i for i, _ in group])
         box = _bbox(mask)
