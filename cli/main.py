@@ -15,6 +15,7 @@ import click
 from digitzoo.errors import DigitzooError, DigitzooWarning
 
 from .data_cmd import data
+from .filter_cmd import filter_, kernels
 from .models_cmd import models
 from .predict_cmd import predict
 from .train_cmd import compare, train
@@ -72,5 +73,5 @@ def cli() -> None:
     _route_library_logs()
 
 
-for _command in (models, data, train, compare, predict):
+for _command in (models, data, train, compare, predict, filter_, kernels):
     cli.add_command(_command)

@@ -6,7 +6,7 @@ Importing digitzoo is cheap: Keras and TensorFlow load only when a model is buil
 from __future__ import annotations
 
 from .diagnosis import diagnose
-from .errors import CacheError, DataError, DigitzooError, UnknownModelError
+from .errors import CacheError, DataError, DigitzooError, ImageError, KernelError, UnknownModelError
 from .recipe import Recipe
 from .registry import ModelSpec, build_model, list_models, model_info, register_model
 
@@ -14,6 +14,8 @@ __all__ = [
     "CacheError",
     "DataError",
     "DigitzooError",
+    "ImageError",
+    "KernelError",
     "ModelSpec",
     "Recipe",
     "UnknownModelError",
@@ -24,6 +26,10 @@ __all__ = [
     "load_mnist",
     "load_trained",
     "model_info",
+    "predict_digits",
+    "preprocess_digit",
+    "read_digits",
+    "segment_digits",
     "register_model",
     "train",
 ]
@@ -35,6 +41,14 @@ def __getattr__(name: str):
         from . import training as _training
 
         return getattr(_training, name)
+    if name in ("predict_digits", "read_digits"):
+        from . import predict as _predict
+
+        return getattr(_predict, name)
+    if name in ("preprocess_digit", "segment_digits"):
+        from .image import digits as _digits
+
+        return getattr(_digits, name)
     if name == "load_mnist":
         from .data import load_mnist
 

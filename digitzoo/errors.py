@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DigitzooError", "DataError", "UnknownModelError", "CacheError", "ImageError", "DigitzooWarning"]
+__all__ = ["DigitzooError", "DataError", "UnknownModelError", "CacheError", "ImageError", "KernelError", "DigitzooWarning"]
 
 
 class DigitzooError(Exception):
@@ -30,3 +30,7 @@ class DigitzooWarning(UserWarning):
 
 class ImageError(DigitzooError):
     """An image could not be read, written or used (wrong shape, dtype, no ink …)."""
+
+
+class KernelError(ImageError):
+    """A convolution kernel is unknown, malformed or unusable (even size, not finite …)."""
