@@ -160,3 +160,28 @@ def test_any_image_is_read_or_refused_with_our_error(image):
     except ImageError:
         return
     assert out.shape == (28, 28) and out.dtype == np.uint8
+
+
+def test_a_detached_bar_beside_its_digit_joins_it():
+    # A "5" whose bar sticks out to the right of its body, barely overlapping it, then a "1":
+    # the bar is far shorter than any digit, so it is a stroke of its neighbour, not a digit.
+    page = np.full((300, 560), 255, np.uint8)
+    cv2.ellipse(page, (110, 190), (50, 50), 0, -120, 150, 0, 12)
+    cv2.line(page, (70, 80), (65, 150), 0, 12)
+    cv2.line(page, (140, 60), (230, 60), 0, 12)  # the bar, starting where the body ends
+    cv2.line(page, (400, 60), (400, 240), 0, 12)
+    stages = digit_stages(page, multi=True)
+    assert stages.columns == 2
+    assert stages.boxes[0][0] < 70 and stages.boxes[0][0] + stages.boxes[0][2] > 230
+
+
+def test_light_fading_across_a_wide_row_is_not_ink(mnist_test):
+    # A row is far wider than tall: the paper must be found at the scale of its height.
+    x, _ = mnist_test
+    page = _row(x[:5], [240] * 5, gap=100, pad=250).astype(np.float32)
+    light = np.linspace(1.05, 0.5, page.shape[0])[:, None]  # a lamp above the page
+    photo = np.clip(page * light, 0, 255).astype(np.uint8)
+    digits = segment_digits(photo)
+    assert len(digits) == 5
+    for got, original in zip(digits, x[:5]):
+        assert _correlation(got, original) > 0.8

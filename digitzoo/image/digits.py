@@ -26,12 +26,13 @@ MNIST_SIZE = 28
 MNIST_BOX = 20
 MNIST_CENTRE = 14.0
 
-_PAPER_SIDE = 96  # the paper is smooth: a small copy finds it as well, far faster
+_PAPER_SIDE = 64  # px of the shorter side: the paper is smooth, a small copy finds it far faster
 _WORK_SIDE = 1200  # larger photos are shrunk first: speed, and no digit needs more pixels
 _SPECK_FRACTION = 0.04  # of the largest ink component's area
 _MIN_INK_CONTRAST = 0.08  # ink must differ from paper by this much (gray levels in [0, 1]) …
 _MIN_INK_SNR = 6.0  # … and by this many times the paper's noise
 _MERGE_OVERLAP = 0.4  # pieces overlapping this much horizontally belong to one digit
+_FRAGMENT_HEIGHT = 0.45  # of the tallest digit: anything shorter is a detached stroke
 _MIN_STROKE = 1.8  # px in the 20×20 box; thinner pen strokes are thickened to MNIST-like width
 
 
@@ -137,28 +138,36 @@ def _flatten(gray: np.ndarray) -> np.ndarray:
 
 
 def _paper(gray: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
-    """The background alone, smooth and much wider than any stroke; computed on a small copy.
+    """The background alone, smooth and wider than any stroke; computed on a small copy.
 
-    Without ``exclude``: a median filter. With it: a blur of the pixels not excluded, normalised
-    by how many of them each neighbourhood has, so that ink does not darken the estimate.
+    Without ``exclude``: a median filter a few strokes wide. With it: the pixels not excluded,
+    averaged over a neighbourhood (normalised by how many of them it has, so ink does not darken
+    the estimate); a small neighbourhood follows lighting and soft shadows, a wide one fills the
+    inside of bold digits where the small one finds no paper.
     """
     import cv2
 
-    scale = min(1.0, _PAPER_SIDE / max(gray.shape))
+    scale = min(1.0, _PAPER_SIDE / min(gray.shape))
     size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
     shrink = (lambda a: cv2.resize(a, size, interpolation=cv2.INTER_AREA)) if scale < 1.0 else (lambda a: a)
     small = shrink(gray)
+    side = min(small.shape)
     if exclude is None:
-        k = max(3, (max(small.shape) // 3) | 1)
+        k = max(3, int(0.4 * side) | 1)
         paper = cv2.medianBlur(_to_u8(small), k).astype(np.float32) / 255.0
     else:
         grown = cv2.dilate(exclude.astype(np.uint8), np.ones((5, 5), np.uint8))
         weight = shrink((1 - grown).astype(np.float32))
-        sigma = max(small.shape) / 6
-        total = cv2.GaussianBlur(small * weight, (0, 0), sigma)
-        count = cv2.GaussianBlur(weight, (0, 0), sigma)
+        estimates = []
+        for sigma in (side / 8, side / 2):
+            total = cv2.GaussianBlur(small * weight, (0, 0), sigma)
+            count = cv2.GaussianBlur(weight, (0, 0), sigma)
+            estimates.append((total / np.maximum(count, 1e-6), count))
+        (near, near_count), (far, far_count) = estimates
         fallback = float(np.median(small[weight > 0.5])) if (weight > 0.5).any() else float(np.median(small))
-        paper = np.where(count > 1e-3, total / np.maximum(count, 1e-3), fallback).astype(np.float32)
+        far = np.where(far_count > 1e-3, far, fallback)
+        trust = np.clip(near_count / 0.3, 0.0, 1.0)
+        paper = (trust * near + (1.0 - trust) * far).astype(np.float32)
     return cv2.resize(paper, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
@@ -181,7 +190,11 @@ def _real_components(areas: np.ndarray) -> list[int]:
 
 
 def _group_by_column(comps: list[tuple[int, np.ndarray]]) -> list[list[tuple[int, np.ndarray]]]:
-    """Merge components that overlap horizontally into digits, ordered left to right."""
+    """Merge components that overlap horizontally into digits, ordered left to right.
+
+    A group much shorter than the tallest is a detached stroke (the bar of a 5, the top of a 7
+    written in two strokes), not a digit: it joins its nearest neighbour.
+    """
     import cv2
 
     groups: list[list[tuple[int, np.ndarray]]] = []
@@ -198,6 +211,31 @@ def _group_by_column(comps: list[tuple[int, np.ndarray]]) -> list[list[tuple[int
                 continue
         groups.append([(label, stat)])
         spans.append([left, right])
+    return _merge_fragments(groups, spans)
+
+
+def _merge_fragments(groups: list, spans: list[list[int]]) -> list:
+    import cv2
+
+    def height(group) -> int:
+        top = min(int(s[cv2.CC_STAT_TOP]) for _, s in group)
+        return max(int(s[cv2.CC_STAT_TOP] + s[cv2.CC_STAT_HEIGHT]) for _, s in group) - top
+
+    while len(groups) > 1:
+        heights = [height(g) for g in groups]
+        shortest = int(np.argmin(heights))
+        if heights[shortest] >= _FRAGMENT_HEIGHT * max(heights):
+            break
+        gaps = {}
+        for other in (shortest - 1, shortest + 1):
+            if 0 <= other < len(groups):
+                (a_left, a_right), (b_left, b_right) = spans[shortest], spans[other]
+                gaps[other] = max(a_left, b_left) - min(a_right, b_right)
+        into = min(gaps, key=gaps.get)
+        fragment, span = groups.pop(shortest), spans.pop(shortest)
+        into -= into > shortest
+        groups[into] = groups[into] + fragment
+        spans[into] = [min(span[0], spans[into][0]), max(span[1], spans[into][1])]
     return groups
 
 
