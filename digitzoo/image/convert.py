@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import ImageError
 
-__all__ = ["SUPPORTED_DTYPES", "check_image", "to_float", "to_gray"]
+__all__ = ["SUPPORTED_DTYPES", "check_image", "to_bgr", "to_float", "to_gray"]
 
 SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 _MAX_SIDE = 1 << 15
@@ -48,8 +48,8 @@ def to_float(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float32)
 
 
-def to_gray(image: np.ndarray, *, background: float = 1.0) -> np.ndarray:
-    """(H, W) float32 luminance; transparency is composited over ``background`` (1.0 = white).
+def to_bgr(image: np.ndarray, *, background: float = 1.0) -> np.ndarray:
+    """(H, W, 3) float32 BGR with transparency composited over ``background``; gray stays (H, W).
 
     Integer images come out in [0, 1]; float images keep their own range.
     """
@@ -62,5 +62,16 @@ def to_gray(image: np.ndarray, *, background: float = 1.0) -> np.ndarray:
     if pixels.shape[2] == 4:
         alpha = np.clip(pixels[:, :, 3:4], 0.0, 1.0)
         color = color * alpha + background * (1.0 - alpha)
+    return np.ascontiguousarray(color, dtype=np.float32)
+
+
+def to_gray(image: np.ndarray, *, background: float = 1.0) -> np.ndarray:
+    """(H, W) float32 luminance; transparency is composited over ``background`` (1.0 = white).
+
+    Integer images come out in [0, 1]; float images keep their own range.
+    """
+    color = to_bgr(image, background=background)
+    if color.ndim == 2:
+        return color
     # ITU-R BT.601 weights on B, G, R, as cv2.cvtColor(..., COLOR_BGR2GRAY) uses.
     return (color @ np.array([0.114, 0.587, 0.299], dtype=np.float32)).astype(np.float32)

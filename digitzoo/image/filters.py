@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ImageError
-from .convert import check_image, to_float, to_gray
+from .convert import check_image, to_bgr, to_gray
 from .kernels import VERTICAL, check_kernel
 
 __all__ = [
@@ -104,20 +104,6 @@ def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
     return value
 
 
-def _color(image: np.ndarray) -> np.ndarray:
-    """(H, W, 3) float32 BGR, transparency composited over white; gray images stay (H, W)."""
-    pixels = to_float(image)
-    if pixels.ndim == 2:
-        return pixels
-    if pixels.shape[2] == 1:
-        return pixels[:, :, 0]
-    color = pixels[:, :, :3]
-    if pixels.shape[2] == 4:
-        alpha = np.clip(pixels[:, :, 3:4], 0.0, 1.0)
-        color = color * alpha + (1.0 - alpha)
-    return np.ascontiguousarray(color, dtype=np.float32)
-
-
 def apply_kernel(
     image: np.ndarray,
     kernel: np.ndarray,
@@ -145,7 +131,7 @@ def apply_kernel(
             f"border 'valid' needs an image at least as large as the kernel "
             f"({kernel.shape[0]}×{kernel.shape[1]}), got {height}×{width}"
         )
-    pixels = _color(image) if color else to_gray(image)
+    pixels = to_bgr(image) if color else to_gray(image)
     if mode == "convolve":
         kernel = kernel[::-1, ::-1]
     response = _apply(pixels, kernel, border)
@@ -195,7 +181,7 @@ def show_image(image: np.ndarray, *, color: bool = False) -> np.ndarray:
 
     Values in [0, 1] map to 0–255; float images in another range are stretched from min to max.
     """
-    pixels = _color(image) if color else to_gray(image)
+    pixels = to_bgr(image) if color else to_gray(image)
     low, high = float(pixels.min()), float(pixels.max())
     if (low < 0.0 or high > 1.0) and high > low:
         pixels = (pixels - low) / (high - low)
