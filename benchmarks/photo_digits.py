@@ -49,6 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save-photos", type=Path, metavar="DIR", help="write every photo here, named by its label")
     parser.add_argument("--json", action="store_true", help="print the results as JSON only")
     args = parser.parse_args(argv)
+    if args.singles < 0 or args.rows < 0:
+        parser.error("--singles and --rows must be 0 or more")
+    try:
+        return _run(args)
+    except DigitzooError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
 
     (_, _), (x_test, y_test) = load_mnist()
     model = load_trained(args.model)
