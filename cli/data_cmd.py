@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from digitzoo.data import MNIST_FINGERPRINT, SourceStatus, fetch_mnist, mnist_status
 from digitzoo.errors import DataError
 
-from .output import stdout_console
+from .output import stderr_console, stdout_console
 from .progress import ProgressReporter
+
+if TYPE_CHECKING:
+    from digitzoo.data import SourceStatus
 
 __all__ = ["data"]
 
@@ -42,6 +43,9 @@ def data(data_path: Path | None, fetch: bool, as_json: bool) -> None:
             raise click.BadParameter("cannot be combined with --fetch (fetch fills the cache)", param_hint="--data")
         _fetch(as_json)
         return
+    # digitzoo.data pulls in numpy and the network stack: only this command pays for it.
+    from digitzoo.data import mnist_status
+
     statuses = mnist_status(data_path)
     explicit = next((s for s in statuses if s.kind == "path"), None)
     if explicit is not None and not explicit.verified:
@@ -51,6 +55,8 @@ def data(data_path: Path | None, fetch: bool, as_json: bool) -> None:
         rows = [{**asdict(s), "location": str(s.location)} for s in statuses]
         click.echo(json.dumps({"sources": rows, "would_use": verdict}, indent=2))
         return
+    from rich.table import Table
+
     table = Table("source")
     table.add_column("location", overflow="fold")  # paths wrap rather than lose their middle
     table.add_column("present")
@@ -64,7 +70,9 @@ def data(data_path: Path | None, fetch: bool, as_json: bool) -> None:
 
 
 def _fetch(as_json: bool) -> None:
-    with ProgressReporter(Console(stderr=True)) as progress:
+    from digitzoo.data import MNIST_FINGERPRINT, fetch_mnist
+
+    with ProgressReporter(stderr_console()) as progress:
         path = fetch_mnist(progress=progress)
     if as_json:
         click.echo(json.dumps({"path": str(path), "fingerprint": MNIST_FINGERPRINT}))

@@ -1,38 +1,51 @@
 """Entry point of the ``digitzoo`` command.
 
-Heavy libraries (keras, tensorflow, cv2) are imported inside the commands that need them,
-so ``digitzoo --help`` and ``digitzoo models`` stay instant.
+Start-up time is what a user feels on every call, so nothing is imported before it is needed:
+each command's module is imported only when that command runs (or shows its own ``--help``),
+and ``digitzoo --help`` lists the commands from the summaries in ``_COMMANDS`` without
+importing any of them. Heavy libraries (keras, tensorflow, cv2, numpy, rich) are imported
+inside the commands that need them.
 """
 
 from __future__ import annotations
 
-import logging
+import importlib
 import os
 import warnings
 
 import click
 
-from digitzoo.errors import DigitzooError, DigitzooWarning
-
-from .data_cmd import data
-from .filter_cmd import filter_, kernels
-from .models_cmd import models
-from .predict_cmd import predict
-from .train_cmd import compare, train
-
 __all__ = ["cli"]
 
-
-class _StderrHandler(logging.Handler):
-    """Library warnings (a skipped plugin, a source that failed verification) as plain stderr lines."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        click.echo(self.format(record), err=True)
+# name: (module of this package, attribute, the first paragraph of the command's docstring).
+# The summary is repeated here so that the overview imports no command; a test checks that
+# it matches the docstring.
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "models": ("models_cmd", "models", "List registered models whose name matches PATTERN (shell-style: 'mlp*')."),
+    "data": ("data_cmd", "data", "Show where MNIST is looked for and which copy would be used, or fetch it."),
+    "train": (
+        "train_cmd",
+        "train",
+        "Train model NAME with its recipe (or reuse the cached result) and show its accuracy.",
+    ),
+    "compare": ("train_cmd", "compare", "Train (or reuse) each model NAMES and compare train and test accuracy."),
+    "predict": ("predict_cmd", "predict", "Recognise the handwritten digit in each IMAGE (a photo, scan or drawing)."),
+    "filter": ("filter_cmd", "filter_", "Slide a convolution kernel over IMAGE and write the response as a PNG."),
+    "kernels": ("filter_cmd", "kernels", "List the named kernels of 'digitzoo filter' with their matrices."),
+}
 
 
 def _route_library_logs() -> None:
+    import logging  # only commands that run library code need it
+
+    class _StderrHandler(logging.Handler):
+        """Library warnings (a skipped plugin, a source that failed verification) as plain stderr lines."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            click.echo(self.format(record), err=True)
+
     logger = logging.getLogger("digitzoo")
-    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+    if not any(type(h).__name__ == "_StderrHandler" for h in logger.handlers):
         logger.addHandler(_StderrHandler(logging.WARNING))
 
 
@@ -40,6 +53,8 @@ _show_python_warning = warnings.showwarning
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    from digitzoo.errors import DigitzooWarning
+
     if issubclass(category, DigitzooWarning):
         click.echo(f"warning: {message}", err=True)
     else:
@@ -47,9 +62,34 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 class _Group(click.Group):
-    """Turns digitzoo's own errors into one clean line and exit code 1, warnings into plain lines."""
+    """Commands imported on first use; digitzoo's errors become one clean line and exit code 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(_COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in _COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, attribute, _ = _COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(f".{module}", __package__), attribute)
+        self.commands[cmd_name] = command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)  # as click.Group does
+        rows = []
+        for name in names:
+            # A stand-in with the same help text shortens it exactly as the real command would.
+            command = self.commands.get(name) or click.Command(name, help=_COMMANDS[name][2])
+            if not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
+        from digitzoo.errors import DigitzooError, DigitzooWarning
+
         with warnings.catch_warnings():
             warnings.simplefilter("always", DigitzooWarning)
             warnings.showwarning = _show_warning
@@ -71,7 +111,3 @@ def cli() -> None:
     # TensorFlow's C++ start-up chatter (no GPU found …) says nothing a user can act on.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     _route_library_logs()
-
-
-for _command in (models, data, train, compare, predict, filter_, kernels):
-    cli.add_command(_command)

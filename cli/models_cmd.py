@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import click
-from rich.table import Table
 
 from digitzoo.registry import list_models, model_info
 
@@ -28,9 +27,10 @@ def models(pattern: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([spec.to_dict() for spec in specs], indent=2))
         return
-    console = stdout_console()
     if not specs:
         raise click.ClickException(f"no model matches {pattern!r}; try 'digitzoo models' for the full list")
+    from rich.table import Table
+
     table = Table(title="digitzoo models")
     table.add_column("model", style="bold cyan", no_wrap=True)
     table.add_column("source")
@@ -42,4 +42,4 @@ def models(pattern: str, as_json: bool) -> None:
         table.add_row(
             spec.name, spec.source, f"{spec.params:,}", spec.behaviour, spec.recipe.summary(), spec.description
         )
-    console.print(table)
+    stdout_console().print(table)

@@ -6,15 +6,17 @@ import json
 import re
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import click
-from rich.console import Console
-from rich.table import Table
 
 from digitzoo.errors import DigitzooError
 from digitzoo.registry import model_info
 
-from .fit_progress import fit_progress
-from .output import stdout_console
+from .output import stderr_console, stdout_console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["predict"]
 
@@ -47,7 +49,7 @@ def predict(
     from digitzoo.predict import predict_stages, read_digits
 
     model_info(model)  # a typo fails before any work
-    err = Console(stderr=True, quiet=quiet, soft_wrap=True)
+    err = stderr_console(quiet=quiet, soft_wrap=True)
     stages, failed = [], []
     for path in images:
         try:
@@ -73,6 +75,8 @@ def _trained_model(model: str, err: Console):
     """The cached trained model, or a newly trained one (with a notice and progress)."""
     from digitzoo.training import train
 
+    from .fit_progress import fit_progress
+
     cached = train(model, only_cached=True)
     if cached is not None:
         return cached.model
@@ -97,6 +101,8 @@ def _show(results, as_json: bool, top: int) -> None:
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
         return
+    from rich.table import Table
+
     table = Table(title="digitzoo predict")
     table.add_column("image", style="bold cyan", overflow="fold")
     table.add_column("read", style="bold", justify="center")

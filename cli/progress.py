@@ -7,9 +7,11 @@ plain line, so captured output stays readable.
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 __all__ = ["ProgressReporter"]
 
@@ -24,12 +26,18 @@ class ProgressReporter:
     """
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True)
+        if console is None:
+            from rich.console import Console  # imported on use, so importing this module is free
+
+            console = Console(stderr=True)
+        self.console = console
         self._bars: Progress | None = None
-        self._tasks: dict[str, TaskID] = {}
+        self._tasks: dict[str, int] = {}
 
     def __enter__(self) -> ProgressReporter:
         if self.console.is_terminal:
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
             self._bars = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -50,7 +58,7 @@ class ProgressReporter:
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         if self._bars is None:
             if stage not in self._tasks:
-                self._tasks[stage] = TaskID(len(self._tasks))
+                self._tasks[stage] = len(self._tasks)
                 self.console.print(f"{stage}...", highlight=False, markup=False)
             return
         if stage not in self._tasks:

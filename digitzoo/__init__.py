@@ -1,14 +1,25 @@
 """digitzoo: handwritten-digit recognition with Keras.
 
-Importing digitzoo is cheap: Keras and TensorFlow load only when a model is built or trained.
+Importing digitzoo is cheap: every public name below is imported from its module on first use,
+and Keras and TensorFlow load only when a model is built, trained or run.
 """
 
 from __future__ import annotations
 
-from .diagnosis import diagnose
+import importlib
+from typing import TYPE_CHECKING
+
 from .errors import CacheError, DataError, DigitzooError, ImageError, KernelError, UnknownModelError
-from .recipe import Recipe
-from .registry import ModelSpec, build_model, list_models, model_info, register_model
+
+if TYPE_CHECKING:
+    from .data import load_mnist
+    from .diagnosis import diagnose
+    from .image.digits import preprocess_digit, segment_digits
+    from .inference import Predictor, predict_proba
+    from .predict import predict_digits, read_digits
+    from .recipe import Recipe
+    from .registry import ModelSpec, build_model, list_models, model_info, register_model
+    from .training import compare, load_trained, train
 
 __all__ = [
     "CacheError",
@@ -17,6 +28,7 @@ __all__ = [
     "ImageError",
     "KernelError",
     "ModelSpec",
+    "Predictor",
     "Recipe",
     "UnknownModelError",
     "build_model",
@@ -27,6 +39,7 @@ __all__ = [
     "load_trained",
     "model_info",
     "predict_digits",
+    "predict_proba",
     "preprocess_digit",
     "read_digits",
     "segment_digits",
@@ -34,23 +47,36 @@ __all__ = [
     "train",
 ]
 
+# Public name -> the module that defines it. Even the registry waits: `digitzoo kernels` imports
+# digitzoo.errors, and with it this file, and has no use for the zoo.
+_LAZY = {
+    "diagnose": ".diagnosis",
+    "Recipe": ".recipe",
+    "ModelSpec": ".registry",
+    "build_model": ".registry",
+    "list_models": ".registry",
+    "model_info": ".registry",
+    "register_model": ".registry",
+    "train": ".training",
+    "compare": ".training",
+    "load_trained": ".training",
+    "predict_digits": ".predict",
+    "read_digits": ".predict",
+    "preprocess_digit": ".image.digits",
+    "segment_digits": ".image.digits",
+    "load_mnist": ".data",
+    "Predictor": ".inference",
+    "predict_proba": ".inference",
+}
+
 
 def __getattr__(name: str):
-    # Loaded on first use so that `import digitzoo` does not pull in numpy-heavy modules.
-    if name in ("train", "compare", "load_trained"):
-        from . import training as _training
+    if name not in _LAZY:
+        raise AttributeError(f"module 'digitzoo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
-        return getattr(_training, name)
-    if name in ("predict_digits", "read_digits"):
-        from . import predict as _predict
 
-        return getattr(_predict, name)
-    if name in ("preprocess_digit", "segment_digits"):
-        from .image import digits as _digits
-
-        return getattr(_digits, name)
-    if name == "load_mnist":
-        from .data import load_mnist
-
-        return load_mnist
-    raise AttributeError(f"module 'digitzoo' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 import fnmatch
 import inspect
 import re
@@ -143,6 +142,8 @@ def model_info(name: str) -> ModelSpec:
     try:
         return registry[name]
     except KeyError:
+        import difflib  # only a typo pays for it
+
         close = difflib.get_close_matches(str(name), list(registry), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known models: {', '.join(sorted(registry))}"
         raise UnknownModelError(f"unknown model {name!r}{hint}") from None
