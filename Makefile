@@ -22,3 +22,15 @@ test: $(INSTALLED)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The speed benchmark (benchmarks/speed.py): every row but cnn-best, about half an hour.
+# `make bench BENCH_ARGS="--only mlp,overhead --repeat 5"` passes options; `make bench-best`
+# runs the cnn-best row alone (three seeds, about ten minutes each).
+.PHONY: bench bench-best
+BENCH_ARGS ?=
+
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/speed.py $(BENCH_ARGS)
+
+bench-best: $(INSTALLED)
+	$(BIN)/python benchmarks/speed.py --only cnn-best $(BENCH_ARGS)

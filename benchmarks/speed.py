@@ -1,0 +1,226 @@
+"""How fast digitzoo trains and predicts, against plain-Keras anchors run in the same process tree.
+
+Every row puts a digitzoo measurement beside an anchor measured in the same run, one after the
+other, on the same verified MNIST arrays; ``ratio`` is digitzoo's time over the anchor's (below 1:
+digitzoo is faster), the median of the ratios of paired repetitions. The anchors are written as
+their authors wrote them (``benchmarks/anchors.py``).
+
+==========  ================================================================  ===================
+row         digitzoo vs anchor                                                target
+==========  ================================================================  ===================
+mlp         ``train("mlp", epochs=E)`` seconds per epoch vs the tutorial's     ratio ≤ 0.6, test acc
+            3×256 MLP script per epoch (E = ``--epochs``, default 5)          within 0.5 pt
+overhead    the same ``train`` vs the mlp and its recipe in plain Keras,       ratio ≤ 1.05
+            compiled by ``digitzoo.recipe.compile_model``, bare ``fit``
+cnn         ``train("cnn")`` seconds (default recipe) vs ONE epoch of keras-io ratio ≤ 0.6,
+            ``mnist_convnet`` (its fit / ``--convnet-epochs``, default 2)      test acc ≥ 99.3 %
+demo        tiny + mlp + overfit + cnn, default recipes, empty cache, seconds  ≤ 4 keras-io epochs;
+            added up, vs ONE keras-io epoch                                   tiny underfits,
+                                                                              overfit overfits,
+                                                                              mlp ≥ 97.5 %,
+                                                                              cnn ≥ 99.3 %
+cnn-best    ``train("cnn-best")`` per seed (only with ``--best``; skipped     acc ≥ 99.6 % each,
+            with a note if no such model is registered)                       ≤ 600 s each
+predict     ``digitzoo.inference.Predictor`` on one image (p50, p99 over      p50 ≤ 2 ms, p99 ≤ 5 ms;
+            300 calls after warm-up) and on all 10 000 test images at once    mlp ≥ 20 000 img/s,
+            vs ``model.predict`` on the same model and data                   cnn ≥ 5 000 img/s
+startup     ``digitzoo --help``, ``models``, ``kernels`` as subprocesses       ≤ 0.3 s each
+            (median of 5) vs ``python -c pass``
+photo       ``digitzoo predict assets/digits/seven.jpg`` with a cached model   (reported)
+            (median of 3), and its parts measured apart: importing
+            TensorFlow (in a fresh interpreter), loading the cached model,
+            the image pipeline, the first and a warm inference
+memory      peak RSS of ``digitzoo compare mlp cnn --epochs 1`` training both  (reported)
+            in an empty home that holds MNIST
+==========  ================================================================  ===================
+
+Warm-up. Training rows count tracing and the first epoch's compilation on both sides: every
+side builds a fresh model and its timer runs around the whole ``fit`` (digitzoo's
+``train_seconds`` is its ``fit``). Data preparation is outside the timer on both sides. Before
+anything is timed, one tiny fit starts TensorFlow's runtime, so neither side pays the process's
+one-time start. Prediction rows warm up both sides first (one image and the whole set once), as
+latency after warm-up is what they measure; the ``photo`` row, a fresh process, is cold throughout.
+
+Timings on a shared machine drift by ±30 %: short rows are repeated in alternating order and
+reported as medians with their spread (mlp and overhead 3 times, the whole-set predictions and
+start-up 5, photo 3; ``--repeat N`` sets them all); the long rows (cnn, demo, cnn-best) run once
+per seed. The run uses its own temporary ``DIGITZOO_HOME``
+(MNIST copied in, models cached there, deleted afterwards), never the user's cache. Results are
+printed as a plain table and written to ``benchmarks/results/speed-YYYYMMDD-HHMMSS.json`` with the
+machine (cores, CPU, RAM), the library versions and the date.
+
+    make bench                                   # every row but cnn-best (about half an hour)
+    make bench BENCH_ARGS="--best"               # with cnn-best, seeds 0,1,2 (+ about 30 min)
+    make bench-best                              # cnn-best alone
+    python benchmarks/speed.py --only mlp,overhead --repeat 5
+    python benchmarks/speed.py --only cnn --seeds 0,1,2
+    python benchmarks/speed.py --smoke --results /tmp/bench   # every code path, tiny, ~1-2 min
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, replace
+from datetime import datetime
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter, as the CLI does
+
+from speed_report import machine, median, table, versions, write_json  # noqa: E402
+from speed_setup import REPO, Bench, Settings, private_home, save_mnist, warm_up  # noqa: E402
+
+ROWS = ("mlp", "overhead", "cnn", "demo", "cnn-best", "predict", "startup", "photo", "memory")
+DEFAULT_ROWS = tuple(r for r in ROWS if r != "cnn-best")
+RESULTS = REPO / "benchmarks" / "results"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not usage + message
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be whole numbers separated by commas, got {text!r}") from None
+    if any(seed < 0 for seed in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"must be distinct whole numbers >= 0, got {text!r}")
+    return seeds
+
+
+def _rows(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [n for n in names if n not in ROWS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown row {', '.join(unknown) or text!r}; rows are {', '.join(ROWS)}")
+    return names
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = _Parser(prog="speed.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", type=_rows, metavar="ROWS", help=f"comma-separated rows among {', '.join(ROWS)}")
+    parser.add_argument("--best", action="store_true", help="add the cnn-best row (about 10 min per seed)")
+    parser.add_argument("--epochs", type=_count, help="epochs of the mlp rows, both sides (default 5)")
+    parser.add_argument("--convnet-epochs", type=_count, help="epochs of the keras-io anchor (default 2)")
+    parser.add_argument("--seeds", type=_seeds, help="seeds of cnn (default 0) and cnn-best (default 0,1,2)")
+    parser.add_argument("--repeat", type=_count, help="repetitions of every short row (default 3, start-up 5 …)")
+    parser.add_argument("--smoke", action="store_true", help="every row's code path on a tiny setting")
+    parser.add_argument("--data", type=Path, metavar="PATH", help="MNIST .npz or IDX folder (default: as digitzoo finds it)")
+    parser.add_argument("--results", type=Path, metavar="DIR", default=RESULTS, help="where the JSON goes")
+    args = parser.parse_args(argv)
+    if args.data is not None and not args.data.exists():
+        parser.error(f"--data {args.data}: no such file or folder")
+    if args.results.exists() and not args.results.is_dir():
+        parser.error(f"--results {args.results}: not a folder")
+    return args
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    changes = {
+        k: v
+        for k, v in (("epochs", args.epochs), ("convnet_epochs", args.convnet_epochs))
+        if v is not None
+    }
+    if args.repeat is not None:
+        changes.update(dict.fromkeys(("repeat", "set_repeat", "startup_runs", "photo_runs"), args.repeat))
+    if args.seeds is not None:
+        changes.update(seeds=args.seeds, best_seeds=args.seeds)
+    return Settings.smoke_run(**changes) if args.smoke else replace(Settings(), **changes)
+
+
+def _load(args: argparse.Namespace, settings: Settings):
+    from digitzoo.data import load_mnist, stratified_subset
+
+    (x, y), (xt, yt) = arrays = load_mnist(args.data)
+    if settings.train_size:
+        x, y = stratified_subset(x, y, settings.train_size, seed=0)
+    if settings.test_size:
+        xt, yt = stratified_subset(xt, yt, settings.test_size, seed=0)
+    return arrays, ((x, y), (xt, yt))
+
+
+def measure(bench: Bench, wanted: tuple[str, ...]) -> list:
+    from speed_runtime import memory_row, photo_row, predict_rows, startup_rows
+    from speed_training import best_row, cnn_row, demo_row, mlp_rows
+
+    rows = []
+    if {"mlp", "overhead"} & set(wanted):
+        rows += mlp_rows(bench, set(wanted))
+    steps = {
+        "cnn": lambda: [cnn_row(bench)],
+        "demo": lambda: [demo_row(bench)],
+        "cnn-best": lambda: [best_row(bench)],
+        "predict": lambda: predict_rows(bench),
+        "startup": lambda: startup_rows(bench),
+        "photo": lambda: [photo_row(bench)],
+        "memory": lambda: [memory_row(bench)],
+    }
+    for name in ROWS:
+        if name in wanted and name in steps:
+            rows += steps[name]()
+    return rows
+
+
+def _anchors(bench: Bench) -> dict:
+    return {
+        key: {
+            "fit_seconds": median([r.fit_seconds for r in runs]),
+            "seconds_per_epoch": median([r.seconds_per_epoch for r in runs]),
+            "test_accuracy": median([r.test_accuracy for r in runs]),
+            "runs": [r.to_dict() for r in runs],
+        }
+        for key, runs in bench.anchors.items()
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    settings = settings_from(args)
+    wanted = args.only or DEFAULT_ROWS + (("cnn-best",) if args.best else ())
+    started, clock = datetime.now().astimezone(), time.perf_counter()
+    from digitzoo.errors import DigitzooError
+
+    try:
+        full, (train, test) = _load(args, settings)
+        with tempfile.TemporaryDirectory(prefix="digitzoo-bench-") as tmp, private_home(Path(tmp) / "home") as env:
+            home = Path(tmp) / "home"
+            save_mnist(full, home / "mnist.npz")
+            bench = Bench(settings, train, test, home, env)
+            bench.log(f"rows {', '.join(wanted)}; {len(train[0])} training and {len(test[0])} test images")
+            warm_up()
+            rows = measure(bench, wanted)
+            anchors = _anchors(bench)
+    except DigitzooError as exc:
+        print(f"speed.py: error: {exc}", file=sys.stderr)
+        return 1
+    report = {
+        "benchmark": "speed",
+        "date": started.isoformat(timespec="seconds"),
+        "command": ["benchmarks/speed.py", *(argv if argv is not None else sys.argv[1:])],
+        "settings": asdict(settings),
+        "machine": machine(),
+        "versions": versions(),
+        "anchors": anchors,
+        "rows": [row.to_dict() for row in rows],
+        "seconds": round(time.perf_counter() - clock, 1),
+    }
+    path = write_json(args.results, report, started)
+    print(table(rows))
+    print(f"\n{report['machine']['cores']} cores, {report['machine']['cpu']}; took {report['seconds']:.0f} s; wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""The training rows of the speed benchmark: mlp, overhead, cnn, demo and cnn-best."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from anchors import AnchorRun, digitzoo_recipe_in_keras, keras_io_convnet, tutorial_mlp
+from speed_report import Row, at_least, at_most, equals, median
+from speed_setup import Bench
+
+__all__ = ["best_row", "cnn_row", "demo_row", "keras_io_epoch", "mlp_rows"]
+
+DEMO = ("tiny", "mlp", "overfit", "cnn")
+
+
+def train_zoo(bench: Bench, name: str, *, seed: int = 0, epochs: int | None = None, save: bool = False):
+    """``digitzoo.train`` on the benchmark's arrays, from scratch; ``save`` keeps it in the private cache.
+
+    A recipe that trains on a subset (``overfit``: 1 000 images) keeps it, capped at the images there are.
+    """
+    from digitzoo import model_info
+    from digitzoo.training import train
+
+    subset = model_info(name).recipe.train_size
+    train_size = min(subset, len(bench.train[0])) if subset else None
+    bench.log(f"digitzoo: train {name!r} (seed {seed}, epochs {epochs or 'of the recipe'})")
+    result = train(
+        name,
+        epochs=epochs,
+        seed=seed,
+        train_size=train_size,
+        data=bench.data,
+        cache=bench.cache,
+        use_cache=save,
+        retrain=True,
+        load=True,
+    )
+    bench.trained[(name, seed, epochs)] = result
+    return result
+
+
+def _percent(fraction: float) -> float:
+    return round(fraction * 100, 2)
+
+
+def _anchor(bench: Bench, key: str, run: AnchorRun) -> AnchorRun:
+    bench.anchors.setdefault(key, []).append(run)
+    return run
+
+
+def keras_io_epoch(bench: Bench) -> AnchorRun:
+    """The keras-io convnet, trained once per benchmark run (its fit / epochs is "one keras-io epoch")."""
+    if not bench.anchors.get("keras_io_convnet"):
+        epochs = bench.settings.convnet_epochs
+        bench.log(f"anchor: keras-io mnist_convnet, {epochs} epoch(s)")
+        _anchor(bench, "keras_io_convnet", keras_io_convnet(bench.train, bench.test, epochs=epochs))
+    return bench.anchors["keras_io_convnet"][0]
+
+
+def mlp_rows(bench: Bench, wanted: set[str]) -> list[Row]:
+    """Rows ``mlp`` (vs the tutorial) and ``overhead`` (vs digitzoo's own recipe in plain Keras).
+
+    Each repetition runs the anchors and digitzoo one after another on the same arrays, in
+    alternating order, so drift in the machine's load falls on both sides.
+    """
+    s = bench.settings
+    sides = [("zoo", None)]
+    if "mlp" in wanted:
+        sides.append(("tutorial", lambda: tutorial_mlp(bench.train, bench.test, epochs=s.epochs)))
+    if "overhead" in wanted:
+        sides.append(
+            ("plain", lambda: digitzoo_recipe_in_keras("mlp", bench.train, bench.test, epochs=s.epochs))
+        )
+    runs: list[dict[str, Any]] = []
+    for rep in range(s.repeat):
+        run: dict[str, Any] = {}
+        for side, measure in sides if rep % 2 == 0 else reversed(sides):
+            if side == "zoo":
+                run[side] = train_zoo(bench, "mlp", epochs=s.epochs)
+            else:
+                bench.log(f"anchor: {side} mlp, {s.epochs} epoch(s), repetition {rep + 1}/{s.repeat}")
+                run[side] = _anchor(bench, {"tutorial": "tutorial_mlp", "plain": "mlp_recipe_in_keras"}[side], measure())
+        runs.append(run)
+    zoo_seconds = [r["zoo"].train_seconds for r in runs]
+    zoo_accuracy = median([r["zoo"].test_accuracy for r in runs])
+    rows = []
+    if "mlp" in wanted:
+        rows.append(_mlp_row(s.epochs, runs, zoo_seconds, zoo_accuracy))
+    if "overhead" in wanted:
+        rows.append(_overhead_row(s.epochs, runs, zoo_seconds, zoo_accuracy))
+    return rows
+
+
+def _mlp_row(epochs: int, runs, zoo_seconds, zoo_accuracy) -> Row:
+    per_epoch = [t / epochs for t in zoo_seconds]
+    anchor = [r["tutorial"].seconds_per_epoch for r in runs]
+    anchor_accuracy = median([r["tutorial"].test_accuracy for r in runs])
+    ratio = median([a / b for a, b in zip(per_epoch, anchor)])
+    gap = abs(zoo_accuracy - anchor_accuracy) * 100
+    return Row(
+        row="mlp",
+        what=f"seconds per epoch of train('mlp', epochs={epochs}) vs the tutorial's script (per epoch)",
+        value=median(per_epoch),
+        anchor="tutorial MLP",
+        anchor_value=median(anchor),
+        ratio=ratio,
+        test_accuracy=zoo_accuracy,
+        checks=[at_most("ratio", ratio, 0.6), at_most("|acc - anchor acc|", round(gap, 3), 0.5, " pt")],
+        samples=per_epoch,
+        details={"anchor_test_accuracy": anchor_accuracy, "anchor_samples": anchor, "epochs": epochs},
+    )
+
+
+def _overhead_row(epochs: int, runs, zoo_seconds, zoo_accuracy) -> Row:
+    anchor = [r["plain"].fit_seconds for r in runs]
+    ratio = median([a / b for a, b in zip(zoo_seconds, anchor)])
+    return Row(
+        row="overhead",
+        what=(
+            f"train('mlp', epochs={epochs}) fit seconds vs the same model and recipe in plain Keras "
+            "(compiled by digitzoo.recipe.compile_model, bare model.fit)"
+        ),
+        value=median(zoo_seconds),
+        anchor="mlp recipe in Keras",
+        anchor_value=median(anchor),
+        ratio=ratio,
+        test_accuracy=zoo_accuracy,
+        checks=[at_most("ratio", ratio, 1.05)],
+        samples=zoo_seconds,
+        details={"anchor_test_accuracy": median([r["plain"].test_accuracy for r in runs]), "anchor_samples": anchor},
+    )
+
+
+def cnn_row(bench: Bench) -> Row:
+    """``cnn`` with its default recipe vs one epoch of the keras-io convnet; accuracy over ``seeds``."""
+    s = bench.settings
+    anchor = keras_io_epoch(bench)
+    results = [train_zoo(bench, "cnn", seed=seed, epochs=s.recipe_epochs, save=True) for seed in s.seeds]
+    seconds = [r.train_seconds for r in results]
+    accuracy = statistics.fmean(r.test_accuracy for r in results)
+    ratio = median(seconds) / anchor.seconds_per_epoch
+    return Row(
+        row="cnn",
+        what=f"train('cnn') seconds, default recipe, vs ONE keras-io convnet epoch; test acc is the mean over seeds {list(s.seeds)}",
+        value=median(seconds),
+        anchor="1 keras-io epoch",
+        anchor_value=anchor.seconds_per_epoch,
+        ratio=ratio,
+        test_accuracy=accuracy,
+        checks=[at_most("ratio", ratio, 0.6), at_least("test acc", _percent(accuracy), 99.3, " %")],
+        samples=seconds,
+        details={
+            "per_seed": {str(r.seed): {"train_seconds": r.train_seconds, "test_accuracy": r.test_accuracy} for r in results},
+            "anchor": anchor.to_dict(),
+        },
+    )
+
+
+def demo_row(bench: Bench) -> Row:
+    """``make demo``'s four models trained from an empty cache: their seconds added up."""
+    s = bench.settings
+    anchor = keras_io_epoch(bench)
+    results, reused = {}, []
+    for name in DEMO:
+        earlier = bench.trained.get((name, 0, s.recipe_epochs))
+        if earlier is not None:
+            reused.append(name)  # the very same training (model, recipe, seed, data) done by an earlier row
+            results[name] = earlier
+        else:
+            results[name] = train_zoo(bench, name, epochs=s.recipe_epochs, save=True)
+    total = sum(r.train_seconds for r in results.values())
+    ratio = total / anchor.seconds_per_epoch
+    return Row(
+        row="demo",
+        what="tiny + mlp + overfit + cnn training seconds (default recipes, empty cache) vs ONE keras-io epoch",
+        value=total,
+        anchor="1 keras-io epoch",
+        anchor_value=anchor.seconds_per_epoch,
+        ratio=ratio,
+        checks=[
+            at_most("ratio", ratio, 4),
+            equals("tiny", results["tiny"].diagnosis, "underfitting"),
+            equals("overfit", results["overfit"].diagnosis, "overfitting"),
+            at_least("mlp acc", _percent(results["mlp"].test_accuracy), 97.5, " %"),
+            at_least("cnn acc", _percent(results["cnn"].test_accuracy), 99.3, " %"),
+        ],
+        details={
+            "models": {
+                name: {
+                    "train_seconds": r.train_seconds,
+                    "test_accuracy": r.test_accuracy,
+                    "train_accuracy": r.train_accuracy,
+                    "diagnosis": r.diagnosis,
+                    "epochs": r.epochs,
+                    "train_size": r.train_size,
+                }
+                for name, r in results.items()
+            },
+            "taken_from_earlier_rows": reused,
+        },
+        note=f"{', '.join(reused)} taken from the identical training of an earlier row" if reused else "",
+    )
+
+
+def best_row(bench: Bench) -> Row:
+    """``cnn-best`` per seed: test accuracy ≥ 99.6 % and training ≤ 600 s (only with ``--best``)."""
+    from digitzoo import list_models
+
+    s = bench.settings
+    what = "train('cnn-best') per seed: test accuracy and training seconds"
+    if not list_models("cnn-best"):
+        return Row(row="cnn-best", what=what, note="skipped: no model 'cnn-best' is registered yet")
+    results = [train_zoo(bench, "cnn-best", seed=seed, epochs=s.recipe_epochs) for seed in s.best_seeds]
+    seconds = [r.train_seconds for r in results]
+    convnet = bench.anchors.get("keras_io_convnet")
+    anchor = convnet[0].seconds_per_epoch if convnet else None
+    checks = [at_least(f"acc seed {r.seed}", _percent(r.test_accuracy), 99.6, " %") for r in results]
+    checks.append(at_most("slowest training", max(seconds), 600, " s"))
+    return Row(
+        row="cnn-best",
+        what=what,
+        value=median(seconds),
+        anchor="1 keras-io epoch" if anchor else "",
+        anchor_value=anchor,
+        ratio=median(seconds) / anchor if anchor else None,
+        test_accuracy=statistics.fmean(r.test_accuracy for r in results),
+        checks=checks,
+        samples=seconds,
+        details={"per_seed": {str(r.seed): {"train_seconds": r.train_seconds, "test_accuracy": r.test_accuracy} for r in results}},
+    )

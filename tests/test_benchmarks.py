@@ -1,0 +1,156 @@
+"""The speed benchmark (benchmarks/speed.py) runs every row's code path on its --smoke setting.
+
+Nothing here asserts a timing: times belong to the benchmark. The run happens in a subprocess
+with a temporary DIGITZOO_HOME and MNIST passed by --data, so the user's cache is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+SPEED = Path(__file__).resolve().parent.parent / "benchmarks" / "speed.py"
+CHANCE = 0.10
+ROWS = {
+    "mlp",
+    "overhead",
+    "cnn",
+    "demo",
+    "cnn-best",
+    "predict-1 mlp",
+    "predict-set mlp",
+    "predict-1 cnn",
+    "predict-set cnn",
+    "startup --help",
+    "startup models",
+    "startup kernels",
+    "photo",
+    "memory",
+}
+
+
+def _speed(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SPEED), *args], capture_output=True, text=True, env=env)
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def _predictor_importable() -> bool:
+    try:
+        from digitzoo.inference import Predictor  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def smoke(mnist_npz, tmp_path_factory):
+    """The JSON report, the printed table and the DIGITZOO_HOME of one ``--smoke --best`` run."""
+    tmp = tmp_path_factory.mktemp("bench")
+    env = {**os.environ, "DIGITZOO_HOME": str(tmp / "home")}
+    env.pop("DIGITZOO_DATA", None)
+    done = _speed("--smoke", "--best", "--data", str(mnist_npz), "--results", str(tmp / "results"), env=env)
+    assert done.returncode == 0, done.stderr[-4000:]
+    [path] = (tmp / "results").glob("speed-*.json")
+    return json.loads(path.read_text()), done.stdout, tmp / "home"
+
+
+@pytest.fixture(scope="module")
+def rows(smoke):
+    return {row["row"]: row for row in smoke[0]["rows"]}
+
+
+def test_every_row_is_reported_and_printed(smoke, rows):
+    _, table, _ = smoke
+    assert set(rows) == ROWS
+    for name in ROWS:
+        assert name in table
+
+
+def test_measured_rows_have_numbers(rows):
+    skipped = {"cnn-best"} if not rows["cnn-best"]["samples"] else set()
+    if not _predictor_importable():
+        skipped |= {name for name in rows if name.startswith("predict")}
+    for name, row in rows.items():
+        if name in skipped:
+            continue
+        assert _number(row["value"]), (name, row)
+        if row["anchor"]:
+            assert _number(row["anchor_value"]) and _number(row["ratio"]), (name, row)
+        if row["target"]:
+            assert row["met"] in (True, False), (name, row)
+    assert rows["memory"]["unit"] == "MB"
+    assert rows["photo"]["details"]["parts_seconds"]["import tensorflow"] > 0
+
+
+def test_anchors_really_trained(smoke, rows):
+    anchors = smoke[0]["anchors"]
+    assert set(anchors) == {"tutorial_mlp", "mlp_recipe_in_keras", "keras_io_convnet"}
+    for name, anchor in anchors.items():
+        assert anchor["runs"] and _number(anchor["fit_seconds"]), name
+        assert anchor["test_accuracy"] > 2 * CHANCE, (name, anchor["test_accuracy"])
+    for name in ("mlp", "overhead", "cnn"):
+        assert 0 <= rows[name]["test_accuracy"] <= 1, name
+    assert rows["mlp"]["details"]["anchor_test_accuracy"] == anchors["tutorial_mlp"]["test_accuracy"]
+
+
+def test_prediction_anchor_is_measured_and_the_predictor_when_there_is_one(rows):
+    for name in ("predict-1 mlp", "predict-1 cnn", "predict-set mlp", "predict-set cnn"):
+        assert _number(rows[name]["anchor_value"]), name
+    if not _predictor_importable():
+        assert "not importable" in rows["predict-1 mlp"]["note"]
+        pytest.skip("digitzoo.inference.Predictor is not importable yet")
+    for name in ("predict-set mlp", "predict-set cnn"):
+        assert rows[name]["test_accuracy"] == pytest.approx(rows[name]["details"]["anchor_test_accuracy"], abs=0.01)
+
+
+def test_cnn_best_is_measured_or_skipped_with_a_note(rows):
+    from digitzoo import list_models
+
+    best = rows["cnn-best"]
+    if list_models("cnn-best"):
+        assert _number(best["value"]) and best["test_accuracy"] > CHANCE
+    else:
+        assert best["value"] is None and "skipped" in best["note"]
+
+
+def test_machine_versions_and_date_are_recorded(smoke):
+    report = smoke[0]
+    assert report["machine"]["cores"] >= 1 and report["machine"]["cpu"]
+    assert report["machine"]["ram_gb"] > 0
+    assert set(report["versions"]) == {"python", "digitzoo", "keras", "tensorflow", "numpy"}
+    assert all(report["versions"].values())
+    datetime.fromisoformat(report["date"])
+    assert report["settings"]["smoke"] is True
+
+
+def test_the_run_keeps_to_its_own_temporary_home(smoke):
+    *_, home = smoke
+    assert not (home / "models").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--only", "mlp,nope"], "unknown row 'nope'; rows are mlp, overhead"),
+        (["--repeat", "0"], "--repeat: must be 1 or more, got 0"),
+        (["--seeds", "0,x"], "--seeds: must be whole numbers separated by commas"),
+        (["--data", "/no/such/mnist.npz"], "--data /no/such/mnist.npz: no such file or folder"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(args, message):
+    done = _speed(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert done.stdout == ""
