@@ -41,20 +41,33 @@ anything is timed, one tiny fit starts TensorFlow's runtime, so neither side pay
 one-time start. Prediction rows warm up both sides first (one image and the whole set once), as
 latency after warm-up is what they measure; the ``photo`` row, a fresh process, is cold throughout.
 
-Timings on a shared machine drift by ±30 %: short rows are repeated in alternating order and
-reported as medians with their spread (mlp and overhead 3 times, the whole-set predictions and
-start-up 5, photo 3; ``--repeat N`` sets them all); the long rows (cnn, demo, cnn-best) run once
-per seed. The run uses its own temporary ``DIGITZOO_HOME``
-(MNIST copied in, models cached there, deleted afterwards), never the user's cache. Results are
-printed as a plain table and written to ``benchmarks/results/speed-YYYYMMDD-HHMMSS.json`` with the
-machine (cores, CPU, RAM), the library versions and the date.
+Repetitions. Timings on a shared machine drift by ±30 %: short rows are repeated in alternating
+order and reported as medians with their spread (mlp and overhead 3 times, whole-set predictions
+and start-up 5, photo 3; ``--repeat N`` sets them all); the long rows (cnn, demo, cnn-best) run
+once per seed. The demo row counts the cnn (and, with ``--smoke``, the mlp) that an earlier row
+trained with the very same recipe, seed and data rather than training it twice. The memory row
+trains one epoch each: the arrays and models it holds are those of the full recipes.
 
-    make bench                                   # every row but cnn-best (about half an hour)
-    make bench BENCH_ARGS="--best"               # with cnn-best, seeds 0,1,2 (+ about 30 min)
+The overhead row compiles its anchor with ``anchors.compile_like_digitzoo``, which calls
+``digitzoo.recipe.compile_model`` (optimizer, schedule, loss, ``steps_per_execution``): if digitzoo
+moves its compile or fit settings into another public helper, that function is the one to change.
+
+Isolation. The run uses its own temporary ``DIGITZOO_HOME`` (MNIST copied in, models cached there,
+deleted afterwards) and never writes to the user's cache. MNIST comes from ``--data``, else
+``DIGITZOO_DATA``, else wherever digitzoo finds it. Results are printed as a plain table and
+written to ``benchmarks/results/speed-YYYYMMDD-HHMMSS.json`` (``--results DIR`` elsewhere) with the
+machine (cores, CPU model, RAM), the library versions and the date.
+
+    make bench                                   # every row but cnn-best (20-30 min on 2 cores)
+    make bench BENCH_ARGS="--best"               # and cnn-best, seeds 0,1,2 (about 10 min each)
     make bench-best                              # cnn-best alone
     python benchmarks/speed.py --only mlp,overhead --repeat 5
     python benchmarks/speed.py --only cnn --seeds 0,1,2
-    python benchmarks/speed.py --smoke --results /tmp/bench   # every code path, tiny, ~1-2 min
+    python benchmarks/speed.py --smoke --results /tmp/bench
+
+``--smoke`` runs every row's code path on a tiny setting (2 000 training and 1 000 test images,
+one epoch, two repetitions, ``tiny`` as the photo's model) in a minute or two; its numbers say
+nothing about speed.
 """
 
 from __future__ import annotations
@@ -70,7 +83,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter, as the CLI does
 
-from speed_report import machine, median, table, versions, write_json  # noqa: E402
+from speed_report import anchor_summary, machine, median, table, versions, write_json  # noqa: E402
 from speed_setup import REPO, Bench, Settings, private_home, save_mnist, warm_up  # noqa: E402
 
 ROWS = ("mlp", "overhead", "cnn", "demo", "cnn-best", "predict", "startup", "photo", "memory")
@@ -117,7 +130,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=_seeds, help="seeds of cnn (default 0) and cnn-best (default 0,1,2)")
     parser.add_argument("--repeat", type=_count, help="repetitions of every short row (default 3, start-up 5 …)")
     parser.add_argument("--smoke", action="store_true", help="every row's code path on a tiny setting")
-    parser.add_argument("--data", type=Path, metavar="PATH", help="MNIST .npz or IDX folder (default: as digitzoo finds it)")
+    parser.add_argument(
+        "--data", type=Path, metavar="PATH", help="MNIST .npz or IDX folder (default: as digitzoo finds it)"
+    )
     parser.add_argument("--results", type=Path, metavar="DIR", default=RESULTS, help="where the JSON goes")
     args = parser.parse_args(argv)
     if args.data is not None and not args.data.exists():
@@ -176,6 +191,8 @@ def measure(bench: Bench, wanted: tuple[str, ...]) -> list:
 def _anchors(bench: Bench) -> dict:
     return {
         key: {
+            "name": runs[0].name,
+            "epochs": runs[0].epochs,
             "fit_seconds": median([r.fit_seconds for r in runs]),
             "seconds_per_epoch": median([r.seconds_per_epoch for r in runs]),
             "test_accuracy": median([r.test_accuracy for r in runs]),
@@ -218,7 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     path = write_json(args.results, report, started)
     print(table(rows))
-    print(f"\n{report['machine']['cores']} cores, {report['machine']['cpu']}; took {report['seconds']:.0f} s; wrote {path}")
+    if anchors:
+        print(anchor_summary(anchors))
+    host = report["machine"]
+    print(f"\n{host['cores']} cores, {host['cpu']}; took {report['seconds']:.0f} s; wrote {path}")
     return 0
 
 

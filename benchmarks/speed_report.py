@@ -12,7 +12,20 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Check", "Row", "at_least", "at_most", "equals", "machine", "median", "spread", "table", "versions", "write_json"]
+__all__ = [
+    "Check",
+    "Row",
+    "anchor_summary",
+    "at_least",
+    "at_most",
+    "equals",
+    "machine",
+    "median",
+    "spread",
+    "table",
+    "versions",
+    "write_json",
+]
 
 
 @dataclass
@@ -152,11 +165,25 @@ def table(rows: list[Row]) -> str:
     right = {1, 2, 3, 4}
 
     def fmt(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        padded = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        return "  ".join(padded).rstrip()
 
     out = [fmt(header), fmt(["-" * w for w in widths])] + [fmt(line) for line in lines[1:]]
     notes = [f"  {r.row}: {r.what}" + (f" — {r.note}" if r.note else "") for r in rows]
     return "\n".join(out + ["", "rows (ratio = digitzoo's time / the anchor's, same run):"] + notes)
+
+
+def anchor_summary(anchors: dict[str, dict[str, Any]]) -> str:
+    """One line per anchor: its fit seconds, seconds per epoch and test accuracy (medians)."""
+    lines = ["", "anchors (fit includes tracing; test accuracy on every test image given):"]
+    for anchor in anchors.values():
+        runs = len(anchor["runs"])
+        lines.append(
+            f"  {anchor['name']}, {anchor['epochs']} epoch(s): fit {anchor['fit_seconds']:.2f} s, "
+            f"{anchor['seconds_per_epoch']:.2f} s/epoch, test acc {anchor['test_accuracy']:.2%}"
+            + (f" (median of {runs} runs)" if runs > 1 else "")
+        )
+    return "\n".join(lines) if anchors else ""
 
 
 def machine() -> dict[str, Any]:

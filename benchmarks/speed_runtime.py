@@ -9,7 +9,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -48,7 +47,8 @@ def run(command: list[str], env: dict[str, str]) -> Finished:
         out.seek(0), err.seek(0)
         # ru_maxrss is in kilobytes on Linux (bytes on macOS).
         rss = usage.ru_maxrss / (1024**2 if sys.platform == "darwin" else 1024)
-        return Finished(seconds, process.returncode, rss, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+        stdout, stderr = (f.read().decode(errors="replace") for f in (out, err))
+        return Finished(seconds, process.returncode, rss, stdout, stderr)
 
 
 def _failure(finished: Finished) -> str:
@@ -110,8 +110,10 @@ def _predict_model(bench, name, model, origin, predictor_class, missing) -> list
         started = time.perf_counter()
         predictor = predictor_class(model)
         build_seconds = time.perf_counter() - started
-        predictor(x[0]), predictor(x)
-    keras_predict(model, x[:1]), keras_predict(model, x)
+        predictor(x[0])
+        predictor(x)
+    keras_predict(model, x[:1])
+    keras_predict(model, x)
 
     ours, theirs = [], []
     for i in range(s.single_calls):
@@ -159,13 +161,18 @@ def _single_row(name, ours, theirs, common, missing) -> Row:
 
 def _set_row(name, x, y, model, predictor, our_sets, their_sets, common, missing) -> Row:
     theirs = keras_predict(model, x)
-    details = {**common, "images": len(x), "anchor_seconds": their_sets,
-               "anchor_test_accuracy": float(np.mean(np.argmax(theirs, 1) == y))}
+    details = {
+        **common,
+        "images": len(x),
+        "anchor_seconds": their_sets,
+        "anchor_test_accuracy": float(np.mean(np.argmax(theirs, 1) == y)),
+    }
     rate = accuracy = ratio = None
     if predictor is not None:
         probabilities = np.asarray(predictor(x)).reshape(-1, 10)
         accuracy = float(np.mean(np.argmax(probabilities, 1) == y))
-        details.update(digitzoo_seconds=our_sets, max_probability_difference=float(np.max(np.abs(probabilities - theirs))))
+        difference = float(np.max(np.abs(probabilities - theirs)))
+        details.update(digitzoo_seconds=our_sets, max_probability_difference=difference)
         rate = len(x) / median(our_sets)
         ratio = median([a / b for a, b in zip(our_sets, their_sets)])
     return Row(

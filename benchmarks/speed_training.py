@@ -44,6 +44,10 @@ def _percent(fraction: float) -> float:
     return round(fraction * 100, 2)
 
 
+def _per_seed(results) -> dict[str, dict[str, float]]:
+    return {str(r.seed): {"train_seconds": r.train_seconds, "test_accuracy": r.test_accuracy} for r in results}
+
+
 def _anchor(bench: Bench, key: str, run: AnchorRun) -> AnchorRun:
     bench.anchors.setdefault(key, []).append(run)
     return run
@@ -65,22 +69,22 @@ def mlp_rows(bench: Bench, wanted: set[str]) -> list[Row]:
     alternating order, so drift in the machine's load falls on both sides.
     """
     s = bench.settings
-    sides = [("zoo", None)]
+    measures: dict[str, Any] = {"zoo": lambda: train_zoo(bench, "mlp", epochs=s.epochs)}
     if "mlp" in wanted:
-        sides.append(("tutorial", lambda: tutorial_mlp(bench.train, bench.test, epochs=s.epochs)))
+        measures["tutorial_mlp"] = lambda: tutorial_mlp(bench.train, bench.test, epochs=s.epochs)
     if "overhead" in wanted:
-        sides.append(
-            ("plain", lambda: digitzoo_recipe_in_keras("mlp", bench.train, bench.test, epochs=s.epochs))
+        measures["mlp_recipe_in_keras"] = lambda: digitzoo_recipe_in_keras(
+            "mlp", bench.train, bench.test, epochs=s.epochs
         )
     runs: list[dict[str, Any]] = []
     for rep in range(s.repeat):
         run: dict[str, Any] = {}
-        for side, measure in sides if rep % 2 == 0 else reversed(sides):
+        for side in list(measures) if rep % 2 == 0 else list(reversed(measures)):
             if side == "zoo":
-                run[side] = train_zoo(bench, "mlp", epochs=s.epochs)
+                run[side] = measures[side]()
             else:
-                bench.log(f"anchor: {side} mlp, {s.epochs} epoch(s), repetition {rep + 1}/{s.repeat}")
-                run[side] = _anchor(bench, {"tutorial": "tutorial_mlp", "plain": "mlp_recipe_in_keras"}[side], measure())
+                bench.log(f"anchor: {side}, {s.epochs} epoch(s), repetition {rep + 1}/{s.repeat}")
+                run[side] = _anchor(bench, side, measures[side]())
         runs.append(run)
     zoo_seconds = [r["zoo"].train_seconds for r in runs]
     zoo_accuracy = median([r["zoo"].test_accuracy for r in runs])
@@ -94,8 +98,8 @@ def mlp_rows(bench: Bench, wanted: set[str]) -> list[Row]:
 
 def _mlp_row(epochs: int, runs, zoo_seconds, zoo_accuracy) -> Row:
     per_epoch = [t / epochs for t in zoo_seconds]
-    anchor = [r["tutorial"].seconds_per_epoch for r in runs]
-    anchor_accuracy = median([r["tutorial"].test_accuracy for r in runs])
+    anchor = [r["tutorial_mlp"].seconds_per_epoch for r in runs]
+    anchor_accuracy = median([r["tutorial_mlp"].test_accuracy for r in runs])
     ratio = median([a / b for a, b in zip(per_epoch, anchor)])
     gap = abs(zoo_accuracy - anchor_accuracy) * 100
     return Row(
@@ -113,7 +117,7 @@ def _mlp_row(epochs: int, runs, zoo_seconds, zoo_accuracy) -> Row:
 
 
 def _overhead_row(epochs: int, runs, zoo_seconds, zoo_accuracy) -> Row:
-    anchor = [r["plain"].fit_seconds for r in runs]
+    anchor = [r["mlp_recipe_in_keras"].fit_seconds for r in runs]
     ratio = median([a / b for a, b in zip(zoo_seconds, anchor)])
     return Row(
         row="overhead",
@@ -128,7 +132,10 @@ def _overhead_row(epochs: int, runs, zoo_seconds, zoo_accuracy) -> Row:
         test_accuracy=zoo_accuracy,
         checks=[at_most("ratio", ratio, 1.05)],
         samples=zoo_seconds,
-        details={"anchor_test_accuracy": median([r["plain"].test_accuracy for r in runs]), "anchor_samples": anchor},
+        details={
+            "anchor_test_accuracy": median([r["mlp_recipe_in_keras"].test_accuracy for r in runs]),
+            "anchor_samples": anchor,
+        },
     )
 
 
@@ -142,7 +149,10 @@ def cnn_row(bench: Bench) -> Row:
     ratio = median(seconds) / anchor.seconds_per_epoch
     return Row(
         row="cnn",
-        what=f"train('cnn') seconds, default recipe, vs ONE keras-io convnet epoch; test acc is the mean over seeds {list(s.seeds)}",
+        what=(
+            "train('cnn') seconds, default recipe, vs ONE keras-io convnet epoch; "
+            f"test acc is the mean over seeds {list(s.seeds)}"
+        ),
         value=median(seconds),
         anchor="1 keras-io epoch",
         anchor_value=anchor.seconds_per_epoch,
@@ -151,7 +161,7 @@ def cnn_row(bench: Bench) -> Row:
         checks=[at_most("ratio", ratio, 0.6), at_least("test acc", _percent(accuracy), 99.3, " %")],
         samples=seconds,
         details={
-            "per_seed": {str(r.seed): {"train_seconds": r.train_seconds, "test_accuracy": r.test_accuracy} for r in results},
+            "per_seed": _per_seed(results),
             "anchor": anchor.to_dict(),
         },
     )
@@ -227,5 +237,5 @@ def best_row(bench: Bench) -> Row:
         test_accuracy=statistics.fmean(r.test_accuracy for r in results),
         checks=checks,
         samples=seconds,
-        details={"per_seed": {str(r.seed): {"train_seconds": r.train_seconds, "test_accuracy": r.test_accuracy} for r in results}},
+        details={"per_seed": _per_seed(results)},
     )
