@@ -77,13 +77,14 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter, as the CLI does
 
-from speed_report import anchor_summary, machine, median, table, versions, write_json  # noqa: E402
+from speed_report import Row, anchor_summary, machine, median, table, versions, write_json  # noqa: E402
 from speed_setup import REPO, Bench, Settings, private_home, save_mnist, warm_up  # noqa: E402
 
 ROWS = ("mlp", "overhead", "cnn", "demo", "cnn-best", "predict", "startup", "photo", "memory")
@@ -166,14 +167,14 @@ def _load(args: argparse.Namespace, settings: Settings):
     return arrays, ((x, y), (xt, yt))
 
 
-def measure(bench: Bench, wanted: tuple[str, ...]) -> list:
+def measure(bench: Bench, wanted: tuple[str, ...]) -> list[Row]:
+    """The wanted rows in table order. A row that fails is reported as failed; the others still run."""
     from speed_runtime import memory_row, photo_row, predict_rows, startup_rows
     from speed_training import best_row, cnn_row, demo_row, mlp_rows
 
-    rows = []
-    if {"mlp", "overhead"} & set(wanted):
-        rows += mlp_rows(bench, set(wanted))
     steps = {
+        "mlp": lambda: mlp_rows(bench, set(wanted)),  # mlp and overhead share digitzoo's runs
+        "overhead": lambda: [] if "mlp" in wanted else mlp_rows(bench, set(wanted)),
         "cnn": lambda: [cnn_row(bench)],
         "demo": lambda: [demo_row(bench)],
         "cnn-best": lambda: [best_row(bench)],
@@ -182,9 +183,15 @@ def measure(bench: Bench, wanted: tuple[str, ...]) -> list:
         "photo": lambda: [photo_row(bench)],
         "memory": lambda: [memory_row(bench)],
     }
+    rows: list[Row] = []
     for name in ROWS:
-        if name in wanted and name in steps:
+        if name not in wanted:
+            continue
+        try:
             rows += steps[name]()
+        except Exception as exc:  # noqa: BLE001 - one broken row must not throw away an hour of others
+            traceback.print_exc()
+            rows.append(Row(row=name, what=f"the {name} row", error=f"{type(exc).__name__}: {exc}"))
     return rows
 
 
@@ -239,7 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         print(anchor_summary(anchors))
     host = report["machine"]
     print(f"\n{host['cores']} cores, {host['cpu']}; took {report['seconds']:.0f} s; wrote {path}")
-    return 0
+    failed = [row.row for row in rows if row.error]
+    if failed:
+        print(f"speed.py: error: row(s) {', '.join(failed)} failed (traceback above)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

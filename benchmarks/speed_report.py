@@ -91,6 +91,7 @@ class Row:
     samples: list[float] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    error: str = ""  # the row's code failed: nothing was measured
 
     @property
     def target(self) -> str:
@@ -119,6 +120,7 @@ class Row:
             spread=self.spread,
             details=self.details,
             note=self.note,
+            error=self.error,
         )
         return out
 
@@ -157,6 +159,10 @@ def _cells(row: Row) -> list[str]:
     return [row.row, value, anchor, ratio, accuracy, row.target, met]
 
 
+def _remarks(row: Row) -> list[str]:
+    return [text for text in (row.note, row.error and f"FAILED: {row.error}") if text]
+
+
 def table(rows: list[Row]) -> str:
     """The rows as a plain-text table, then each row's note."""
     header = ["row", "digitzoo", "anchor", "ratio", "test acc", "target", "met"]
@@ -169,7 +175,7 @@ def table(rows: list[Row]) -> str:
         return "  ".join(padded).rstrip()
 
     out = [fmt(header), fmt(["-" * w for w in widths])] + [fmt(line) for line in lines[1:]]
-    notes = [f"  {r.row}: {r.what}" + (f" — {r.note}" if r.note else "") for r in rows]
+    notes = [f"  {r.row}: {r.what}" + "".join(f" — {n}" for n in _remarks(r)) for r in rows]
     return "\n".join(out + ["", "rows (ratio = digitzoo's time / the anchor's, same run):"] + notes)
 
 

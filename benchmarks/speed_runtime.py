@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from anchors import keras_predict
-from speed_report import Row, at_least, at_most, median
+from speed_report import Row, at_least, at_most, equals, median
 from speed_setup import PHOTO, Bench
 
 __all__ = ["memory_row", "photo_row", "predict_rows", "run", "startup_rows"]
@@ -199,7 +199,7 @@ def startup_rows(bench: Bench) -> list[Row]:
     """Wall time of three instant commands as subprocesses vs ``python -c pass``."""
     exe = bench.cli()
     commands = {"--help": ["--help"], "models": ["models"], "kernels": ["kernels"]}
-    baseline, times, failures = [], {k: [] for k in commands}, {}
+    baseline, times, codes, failures = [], {k: [] for k in commands}, {k: [] for k in commands}, {}
     for rep in range(bench.settings.startup_runs):
         bench.log(f"start-up: run {rep + 1}/{bench.settings.startup_runs}")
         baseline.append(run([sys.executable, "-c", "pass"], bench.env).seconds)
@@ -208,6 +208,7 @@ def startup_rows(bench: Bench) -> list[Row]:
                 continue
             finished = run([exe, *args], bench.env)
             times[key].append(finished.seconds)
+            codes[key].append(finished.code)
             if finished.code:
                 failures[key] = _failure(finished)
     rows = []
@@ -222,7 +223,7 @@ def startup_rows(bench: Bench) -> list[Row]:
                 anchor="python -c pass",
                 anchor_value=median(baseline),
                 ratio=median(ratios) if ratios else None,
-                checks=[at_most("wall", value, 0.3, " s")],
+                checks=[at_most("wall", value, 0.3, " s"), equals("exit code", max(codes[key], default=None), 0)],
                 samples=times[key],
                 details={"anchor_samples": baseline},
                 note="no `digitzoo` command found beside this Python" if exe is None else failures.get(key, ""),
@@ -277,7 +278,7 @@ def photo_row(bench: Bench) -> Row:
     return Row(
         row="photo",
         what=f"wall time of `digitzoo predict {PHOTO.name} --model {name}` (cached model) as a subprocess",
-        value=median(walls),
+        value=None if failure else median(walls),
         samples=walls,
         details={"parts_seconds": parts, "read": read, "model": name},
         note=note + (failure or f"read {read!r}; {breakdown}"),

@@ -72,6 +72,7 @@ def rows(smoke):
 def test_every_row_is_reported_and_printed(smoke, rows):
     _, table, _ = smoke
     assert set(rows) == ROWS
+    assert not [row["error"] for row in rows.values() if row["error"]]
     for name in ROWS:
         assert name in table
 
