@@ -28,6 +28,10 @@ def fit_progress(console: Console, label: str):
         def on_train_begin(self, logs=None):
             self.epochs = self.params.get("epochs") or 1
             self.steps = self.params.get("steps") or 0
+            # Keras reports batches only at the end of each chunk of steps_per_execution steps;
+            # say so, so a bar that jumps in chunks is not mistaken for a stall.
+            chunk = getattr(self.model, "steps_per_execution", 1) or 1
+            self.batch_label = f"  batches (by {chunk})" if chunk > 1 else "  batches"
             self.started = time.perf_counter()
             self.bar = None
             if console.is_terminal:
@@ -42,7 +46,7 @@ def fit_progress(console: Console, label: str):
                 )
                 self.bar.start()
                 self.epoch_task = self.bar.add_task(f"{label} epochs", total=self.epochs, metrics="")
-                self.batch_task = self.bar.add_task("  batches", total=self.steps or None, metrics="")
+                self.batch_task = self.bar.add_task(self.batch_label, total=self.steps or None, metrics="")
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch_started = time.perf_counter()

@@ -57,7 +57,14 @@ def test_register_model_validates_metadata(scratch_registry, kwargs, message):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("optimizer", "rmsprop"), ("learning_rate", 0), ("epochs", 0), ("batch_size", 2.5), ("train_size", 70_000)],
+    [
+        ("optimizer", "rmsprop"),
+        ("learning_rate", 0),
+        ("epochs", 0),
+        ("batch_size", 2.5),
+        ("train_size", 70_000),
+        ("label_smoothing", 1.0),
+    ],
 )
 def test_recipe_rejects_bad_values(field, value):
     with pytest.raises(ValueError, match=field):
@@ -85,3 +92,23 @@ def test_builder_must_return_a_keras_model(scratch_registry):
 
 def test_build_model_uncompiled():
     assert not build_model("tiny", compile=False).compiled
+
+
+def test_recipe_steps_and_steps_per_execution():
+    from digitzoo.recipe import STEPS_PER_EXECUTION, steps_per_execution
+
+    recipe = Recipe(batch_size=256, epochs=3)
+    assert recipe.steps_per_epoch() == 235 and recipe.steps() == 705  # ceil(60000 / 256)
+    assert steps_per_execution(recipe) == STEPS_PER_EXECUTION
+    assert steps_per_execution(recipe, 1000) == 4  # never more than one epoch's steps
+    assert build_model("tiny").steps_per_execution == STEPS_PER_EXECUTION
+
+
+def test_label_smoothing_reaches_the_loss_and_old_recipes_keep_their_keys():
+    model = build_model("tiny", compile=False)
+    from digitzoo.recipe import compile_model
+
+    compile_model(model, Recipe(label_smoothing=0.1))
+    assert model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
+    assert "label_smoothing" not in Recipe().to_dict()
+    assert Recipe(label_smoothing=0.1).to_dict()["label_smoothing"] == 0.1
