@@ -14,7 +14,7 @@ import numpy as np
 
 from anchors import keras_predict
 from speed_report import Row, at_least, at_most, equals, median
-from speed_setup import PHOTO, Bench
+from speed_setup import PHOTO, REPO, Bench
 
 __all__ = ["memory_row", "photo_row", "predict_rows", "run", "startup_rows"]
 
@@ -247,15 +247,14 @@ def photo_row(bench: Bench) -> Row:
     if exe is None:
         return Row(row="photo", what="digitzoo predict of one photo", note="no `digitzoo` command found")
 
-    walls, imports, loads, pipeline, cold, warm, read, failure = [], [], [], [], [], [], "", ""
+    command = [exe, "predict", str(PHOTO)] + (["--model", name] if name != "cnn" else [])  # as a user types it
+    walls, imports, loads, pipeline, cold, warm, failure = [], [], [], [], [], [], ""
     for rep in range(s.photo_runs):
         bench.log(f"photo: run {rep + 1}/{s.photo_runs}")
-        finished = run([exe, "predict", str(PHOTO), "--model", name, "--json", "-q"], bench.env)
+        finished = run(command, bench.env)
         walls.append(finished.seconds)
         if finished.code:
             failure = _failure(finished)
-        else:
-            read = json.loads(finished.stdout)[0]["digits"]
         imported = run([sys.executable, "-c", _IMPORT_TIMES], bench.env)
         imports.append(json.loads(imported.stdout) if imported.code == 0 else {"tensorflow": None, "keras": None})
         started = time.perf_counter()
@@ -266,6 +265,7 @@ def photo_row(bench: Bench) -> Row:
         pipeline.append(time.perf_counter() - started)
         cold.append(_ms(lambda: predict_stages(model, [stages])) / 1000)
         warm.append(_ms(lambda: predict_stages(model, [stages])) / 1000)
+    read = predict_stages(model, [stages])[0].digits
     parts = {
         "import tensorflow": _median_of(imports, "tensorflow"),
         "then import keras": _median_of(imports, "keras"),
@@ -275,12 +275,13 @@ def photo_row(bench: Bench) -> Row:
         "inference, warm": median(warm),
     }
     breakdown = ", ".join(f"{k} {v:.3f} s" for k, v in parts.items() if v is not None)
+    shown = ["digitzoo", "predict", str(PHOTO.relative_to(REPO)), *command[3:]]
     return Row(
         row="photo",
-        what=f"wall time of `digitzoo predict {PHOTO.name} --model {name}` (cached model) as a subprocess",
+        what=f"wall time of `{' '.join(shown)}` (cached model) as a subprocess",
         value=None if failure else median(walls),
         samples=walls,
-        details={"parts_seconds": parts, "read": read, "model": name},
+        details={"parts_seconds": parts, "read": read, "model": name, "command": shown},
         note=note + (failure or f"read {read!r}; {breakdown}"),
     )
 
