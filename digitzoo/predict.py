@@ -12,11 +12,9 @@ import numpy as np
 from .errors import DigitzooError
 from .image.digits import DigitStages, digit_stages
 from .image.io import read_image
+from .inference import predict_proba
 
 __all__ = ["DigitGuess", "Prediction", "classify", "predict_digits", "predict_stages", "read_digits"]
-
-_BATCH = 256
-
 
 @dataclass
 class DigitGuess:
@@ -55,7 +53,7 @@ def classify(model, digits: np.ndarray, *, top: int = 3) -> list[DigitGuess]:
         raise DigitzooError(f"top must be from 1 to 10, got {top}")
     if len(digits) == 0:
         return []
-    probs = np.asarray(model.predict(np.asarray(digits, np.float32), batch_size=_BATCH, verbose=0))
+    probs = predict_proba(model, digits)
     order = np.argsort(-probs, axis=1)[:, :top]
     return [
         DigitGuess(int(row[0]), float(p[row[0]]), [(int(d), float(p[d])) for d in row])

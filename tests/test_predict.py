@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from digitzoo import DigitzooError
+from digitzoo import predict as predict_module
 from digitzoo.cache import ModelCache
 from digitzoo.data import load_mnist
+from digitzoo.inference import predict_proba
 from digitzoo.predict import classify, predict_digits
 from digitzoo.training import train
 
@@ -35,23 +37,18 @@ def _on_paper(digit, size=160):
     return page
 
 
-class CountingModel:
-    """A Keras model that counts its predict calls."""
-
-    def __init__(self, model):
-        self.model, self.calls = model, 0
-
-    def predict(self, x, **kwargs):
-        self.calls += 1
-        return self.model.predict(x, **kwargs)
-
-
-def test_reads_digits_on_paper(quick_cnn, mnist_test):
+def test_reads_digits_on_paper(quick_cnn, mnist_test, monkeypatch):
     x, y = mnist_test
     images = [_on_paper(d) for d in x[:60]]
-    counting = CountingModel(quick_cnn)
-    results = predict_digits(images, model=counting, top=3)
-    assert counting.calls == 1  # one batched call for all images
+    calls = []
+
+    def counting(model, digits, **kwargs):
+        calls.append(len(digits))
+        return predict_proba(model, digits, **kwargs)
+
+    monkeypatch.setattr(predict_module, "predict_proba", counting)
+    results = predict_digits(images, model=quick_cnn, top=3)
+    assert calls == [60]  # one batched call for all images
     accuracy = np.mean([r.digits == str(label) for r, label in zip(results, y[:60])])
     assert accuracy >= 0.9
     first = results[0]
@@ -72,6 +69,14 @@ def test_reads_rows_and_files(quick_cnn, mnist_test, tmp_path):
     assert len(result.digits) == 4
     assert sum(a == str(b) for a, b in zip(result.digits, y[10:14])) >= 3
     assert result.confidence == pytest.approx(np.prod([g.confidence for g in result.guesses]))
+
+
+def test_classify_agrees_with_model_predict(quick_cnn, mnist_test):
+    x, _ = mnist_test
+    probabilities = quick_cnn.predict(x[:50].astype(np.float32), verbose=0)
+    guesses = classify(quick_cnn, x[:50], top=2)
+    assert [g.digit for g in guesses] == list(np.argmax(probabilities, axis=1))
+    np.testing.assert_allclose([g.confidence for g in guesses], probabilities.max(axis=1), atol=1e-5)
 
 
 def test_classify_validates_top(quick_cnn):
