@@ -68,7 +68,7 @@ class Predictor:
             pixels = pixels[None]
         _check_images(pixels, self.image_shape)
         n = len(pixels)
-        if n <= self.batch_size and n > 0:  # the common case, without a copy into a larger output
+        if 0 < n <= self.batch_size:  # the common case, without a copy into a larger output
             probabilities = _as_probabilities(self._forward(pixels.astype(np.float32, copy=False)))
         else:
             probabilities = np.empty((n, self._classes or _probe_classes(self)), np.float32)
