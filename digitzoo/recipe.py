@@ -24,7 +24,9 @@ class Recipe:
 
     ``train_size`` is the number of training images (a stratified subset of MNIST's 60 000),
     ``None`` for all of them. ``schedule="cosine"`` warms up over the first tenth of the steps,
-    then decays the learning rate to zero by the last step.
+    then decays the learning rate to zero by the last step. ``jit_compile`` compiles the
+    training step with XLA: on a CPU it makes dense networks train about twice as fast after a
+    second or two of compiling, and convolutional ones slower, so it is the recipe's choice.
     """
 
     optimizer: str = "adam"
@@ -35,6 +37,7 @@ class Recipe:
     schedule: str = "constant"
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
+    jit_compile: bool = False
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -55,6 +58,8 @@ class Recipe:
             )
         if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not isinstance(self.jit_compile, bool):
+            raise ValueError(f"jit_compile must be True or False, got {self.jit_compile!r}")
         if not (isinstance(self.label_smoothing, (int, float)) and 0 <= self.label_smoothing < 1):
             raise ValueError(f"label_smoothing must be from 0 up to 1, got {self.label_smoothing!r}")
 
@@ -67,8 +72,9 @@ class Recipe:
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        if not self.label_smoothing:
-            del out["label_smoothing"]  # recipes without it keep the cache keys they had
+        for optional in ("label_smoothing", "jit_compile"):
+            if not out[optional]:
+                del out[optional]  # recipes without it keep the cache keys they had
         return out
 
     def steps_per_epoch(self, n_train: int | None = None) -> int:
@@ -83,7 +89,8 @@ class Recipe:
         size = f"{self.train_size} imgs" if self.train_size else "all"
         lr = f"{self.learning_rate:g}" + (" cosine" if self.schedule == "cosine" else "")
         smoothing = f", smoothing {self.label_smoothing:g}" if self.label_smoothing else ""
-        return f"{self.optimizer} lr {lr}, batch {self.batch_size}, {self.epochs} ep, {size}{smoothing}"
+        xla = ", XLA" if self.jit_compile else ""
+        return f"{self.optimizer} lr {lr}, batch {self.batch_size}, {self.epochs} ep, {size}{smoothing}{xla}"
 
 
 def steps_per_execution(recipe: Recipe, n_train: int | None = None) -> int:
@@ -117,5 +124,6 @@ def compile_model(model, recipe: Recipe, n_train: int | None = None):
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution(recipe, n_train),
+        jit_compile=recipe.jit_compile,
     )
     return model

@@ -64,6 +64,7 @@ def test_register_model_validates_metadata(scratch_registry, kwargs, message):
         ("batch_size", 2.5),
         ("train_size", 70_000),
         ("label_smoothing", 1.0),
+        ("jit_compile", "yes"),
     ],
 )
 def test_recipe_rejects_bad_values(field, value):
@@ -104,11 +105,17 @@ def test_recipe_steps_and_steps_per_execution():
     assert build_model("tiny").steps_per_execution == STEPS_PER_EXECUTION
 
 
+def test_xla_is_the_recipes_choice():
+    assert build_model("mlp").jit_compile is True  # dense: XLA halves an epoch on a CPU
+    assert build_model("cnn").jit_compile is False  # convolutions: XLA is slower there
+    assert Recipe(jit_compile=True).to_dict()["jit_compile"] is True
+
+
 def test_label_smoothing_reaches_the_loss_and_old_recipes_keep_their_keys():
     model = build_model("tiny", compile=False)
     from digitzoo.recipe import compile_model
 
     compile_model(model, Recipe(label_smoothing=0.1))
     assert model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
-    assert "label_smoothing" not in Recipe().to_dict()
+    assert "label_smoothing" not in Recipe().to_dict() and "jit_compile" not in Recipe().to_dict()
     assert Recipe(label_smoothing=0.1).to_dict()["label_smoothing"] == 0.1
