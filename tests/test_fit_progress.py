@@ -27,3 +27,15 @@ def test_progress_reports_every_epoch(terminal):
         lines = text.strip().splitlines()
         assert [line.split("  ")[0] for line in lines] == ["tiny: epoch 1/2", "tiny: epoch 2/2"]
         assert all("loss " in line and "acc " in line for line in lines)
+
+
+def test_the_bar_says_it_advances_in_chunks():
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100)
+    model = build_model("tiny")
+    steps = model.steps_per_execution
+    assert steps > 1
+    x = np.zeros((64, 28, 28), "float32")
+    y = np.eye(10, dtype="float32")[np.arange(64) % 10]
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[fit_progress(console, "tiny")])
+    assert f"batches (by {steps})" in out.getvalue()
