@@ -9,10 +9,11 @@ from ._layers import classifier, pixels_input
 __all__ = ["tiny", "mlp", "mlp_dropout", "mlp_l2", "overfit"]
 
 # The tutorial's recipe: plain SGD at 0.05 (it wrote SGD(lr=0.05), which Keras 3 refuses),
-# batch 256. Its 5000 epochs are no default; this many reach the test accuracy promised.
-# No XLA: measured one after the other on a 2-core CPU, it made the 40 epochs slower (59 s against
-# 50 s), while it takes `overfit` (Adam, batch 32) from 27 s to 17 s.
-TUTORIAL_SGD = Recipe(optimizer="sgd", learning_rate=0.05, batch_size=256, epochs=40)
+# batch 256. Its 5000 epochs are no default: 30 reach 97.56–97.76% (seeds 0–2), 40 only 0.17 pt
+# more on seed 0 for a third more time.
+# No XLA: measured one after the other on a 2-core CPU, it made 40 epochs slower (59 s against
+# 50 s), while it takes `overfit` (Adam) from 27 s to 17 s.
+TUTORIAL_SGD = Recipe(optimizer="sgd", learning_rate=0.05, batch_size=256, epochs=30)
 
 
 def _dense_stack(name: str, units: list[int], *, dropout: float = 0.0, l2: float = 0.0):
@@ -76,7 +77,9 @@ def mlp_l2(*, hidden: int = 256, depth: int = 3, l2: float = 1e-4):
     "overfit",
     description="A large unregularised MLP trained on 1 000 images: memorises them, generalises worse.",
     params=1863690,
-    recipe=Recipe(optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=50, train_size=1000, jit_compile=True),
+    # Batch 128 rather than 32: it memorises the 1 000 images just the same (100%; 91.7% on the test
+    # set against 92.2%), in 8.3 s instead of 14.6 s.
+    recipe=Recipe(optimizer="adam", learning_rate=1e-3, batch_size=128, epochs=50, train_size=1000, jit_compile=True),
     behaviour="overfits",
 )
 def overfit(*, hidden: int = 1024, depth: int = 2):
