@@ -87,6 +87,11 @@ class _Group(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        cmd_name, command, rest = super().resolve_command(ctx, args)
+        ctx.meta["digitzoo.command"] = command
+        return cmd_name, command, rest
+
     def invoke(self, ctx: click.Context):
         from digitzoo.errors import DigitzooError, DigitzooWarning
 
@@ -96,7 +101,19 @@ class _Group(click.Group):
             try:
                 return super().invoke(ctx)
             except DigitzooError as exc:
-                raise click.ClickException(str(exc)) from exc
+                hint = _remedy_hint(exc.remedy, ctx.meta.get("digitzoo.command"))
+                raise click.ClickException(f"{exc}{hint}") from exc
+
+
+# How the command at hand applies a library error's remedy, if it has the option for it.
+_REMEDY_OPTIONS = {"retrain": ("retrain", "rerun with --retrain"), "data": ("data", "rerun with --data PATH")}
+
+
+def _remedy_hint(remedy: str | None, command: click.Command | None) -> str:
+    if remedy not in _REMEDY_OPTIONS or command is None:
+        return ""
+    option, hint = _REMEDY_OPTIONS[remedy]
+    return f" ({hint})" if any(p.name == option for p in command.params) else ""
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

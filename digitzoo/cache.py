@@ -63,9 +63,9 @@ class ModelCache:
         try:
             meta = json.loads(meta_path.read_text())
         except (OSError, ValueError) as exc:
-            raise CacheError(f"cannot read {meta_path}: {exc}; rerun with --retrain to replace it") from None
+            raise CacheError(f"cannot read {meta_path}: {exc}; retraining replaces it", remedy="retrain") from None
         if not isinstance(meta, dict) or "sha256" not in meta:
-            raise CacheError(f"{meta_path} is not a digitzoo sidecar; rerun with --retrain to replace it")
+            raise CacheError(f"{meta_path} is not a digitzoo sidecar; retraining replaces it", remedy="retrain")
         return meta
 
     def lookup(self, name: str, key: str) -> dict[str, Any] | None:
@@ -77,7 +77,8 @@ class ModelCache:
         if sha256_file(model_path) != meta["sha256"]:
             raise CacheError(
                 f"cached model {model_path} does not match the sha256 recorded when it was saved "
-                "(the file was changed); rerun with --retrain to replace it"
+                "(the file was changed); retraining replaces it",
+                remedy="retrain",
             )
         return meta
 
@@ -92,7 +93,7 @@ class ModelCache:
             # safe_mode refuses to deserialise arbitrary code (lambdas) from the file.
             return keras.saving.load_model(model_path, compile=False, safe_mode=True)
         except Exception as exc:
-            raise CacheError(f"cannot load {model_path}: {exc}; rerun with --retrain to replace it") from None
+            raise CacheError(f"cannot load {model_path}: {exc}; retraining replaces it", remedy="retrain") from None
 
     def save(self, model, name: str, key: str, meta: dict[str, Any]) -> dict[str, Any]:
         """Save ``model`` and its sidecar atomically; returns the sidecar as written."""

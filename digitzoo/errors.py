@@ -1,12 +1,39 @@
-"""Errors raised by digitzoo. The CLI turns each into a one-line message and exit code 1."""
+"""Errors raised by digitzoo. The CLI turns each into a one-line message and exit code 1.
+
+A message says what is wrong and what would fix it in the library's own terms. ``remedy`` names
+that fix for a front end, which can add how to do it there (``retrain`` → the CLI's ``--retrain``).
+"""
 
 from __future__ import annotations
 
-__all__ = ["DigitzooError", "DataError", "UnknownModelError", "CacheError", "ImageError", "KernelError", "DigitzooWarning"]
+__all__ = [
+    "REMEDIES",
+    "DigitzooError",
+    "DataError",
+    "UnknownModelError",
+    "ModelError",
+    "CacheError",
+    "ImageError",
+    "KernelError",
+    "DigitzooWarning",
+]
+
+#: The fixes an error can name, and what each means in the library.
+REMEDIES = {
+    "retrain": "train again, replacing the cached model (train(..., retrain=True))",
+    "data": "name an MNIST file or folder (load_mnist(path), or $DIGITZOO_DATA)",
+    "home": "point $DIGITZOO_HOME at a writable folder",
+}
 
 
 class DigitzooError(Exception):
     """Base class of every error digitzoo raises on purpose."""
+
+    def __init__(self, *args: object, remedy: str | None = None) -> None:
+        if remedy is not None and remedy not in REMEDIES:
+            raise ValueError(f"unknown remedy {remedy!r}")
+        super().__init__(*args)
+        self.remedy = remedy
 
 
 class DataError(DigitzooError):
@@ -18,6 +45,10 @@ class UnknownModelError(DigitzooError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class ModelError(DigitzooError):
+    """A built or loaded model does not fit the zoo: wrong input or output shape, no probabilities …"""
 
 
 class CacheError(DigitzooError):

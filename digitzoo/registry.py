@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import DigitzooError, UnknownModelError
+from .errors import DigitzooError, ModelError, UnknownModelError
 from .recipe import Recipe, compile_model
 
 __all__ = [
@@ -20,7 +20,11 @@ __all__ = [
     "list_models",
     "model_info",
     "build_model",
+    "check_model",
+    "NUM_CLASSES",
 ]
+
+NUM_CLASSES = 10
 
 BEHAVIOURS = ("underfits", "generalises", "overfits")
 BUILTIN_SOURCE = "built-in"
@@ -178,5 +182,36 @@ def build_model(name: str, *, compile: bool = True, **overrides: Any):
     import keras
 
     if not isinstance(model, keras.Model):
-        raise DigitzooError(f"builder of model {name!r} returned {type(model).__name__}, not a keras.Model")
+        raise ModelError(f"builder of model {name!r} returned {type(model).__name__}, not a keras.Model")
+    check_model(model, name, spec.input_shape)
     return compile_model(model, recipe) if compile else model
+
+
+def check_model(model: Any, name: str, input_shape: tuple[int, ...] = (28, 28)) -> None:
+    """Refuse anything but a ``keras.Model`` from ``input_shape`` pixels to NUM_CLASSES outputs.
+
+    The shapes are read from the model, nothing is run: a built model, a cached one and a
+    user's file are all checked the same way before they are trained or trusted.
+    """
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise ModelError(f"model {name!r} is a {type(model).__name__}, not a keras.Model")
+    try:
+        inputs, outputs = model.inputs, model.outputs
+    except (AttributeError, ValueError):
+        inputs = outputs = None  # a subclassed model that was never called has no shapes yet
+    if not inputs or not outputs:
+        raise ModelError(f"model {name!r} has no defined input and output (start it with keras.Input(shape={input_shape}))")
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise ModelError(f"model {name!r} must have one input and one output, has {len(inputs)} and {len(outputs)}")
+    got_in, got_out = tuple(inputs[0].shape[1:]), tuple(outputs[0].shape[1:])
+    if got_in != tuple(input_shape):
+        raise ModelError(f"model {name!r} takes input of shape {_shape(got_in)}, expected {_shape(input_shape)}")
+    if got_out != (NUM_CLASSES,):
+        raise ModelError(f"model {name!r} has output of shape {_shape(got_out)}, expected ({NUM_CLASSES},): one per digit")
+
+
+def _shape(shape: tuple[Any, ...]) -> str:
+    dims = ["any" if d is None else str(d) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"

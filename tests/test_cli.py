@@ -106,3 +106,18 @@ def test_train_quiet_prints_only_the_table(runner, mnist_npz):
 def test_compare_help_states_the_thresholds(runner):
     text = " ".join(runner.invoke(cli, ["compare", "--help"]).stdout.split())
     assert f"{UNDERFIT_BELOW:.0%}" in text and f"{OVERFIT_GAP * 100:.0f} points" in text
+
+
+def test_a_library_remedy_becomes_the_commands_own_flag(runner, mnist_npz, tmp_path):
+    """The library says "retraining replaces it"; train, which has --retrain, names the flag."""
+    from digitzoo.cache import ModelCache
+    from digitzoo.training import train
+
+    trained = train("tiny", epochs=1, train_size=500, data=mnist_npz)
+    model_path, _ = ModelCache().paths("tiny", trained.key)
+    model_path.write_bytes(model_path.read_bytes() + b"tampered")
+    args = ["train", "tiny", "--epochs", "1", "--train-size", "500", "--data", str(mnist_npz), "-q"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1
+    assert "retraining replaces it (rerun with --retrain)" in result.stderr
+    assert runner.invoke(cli, [*args, "--retrain"]).exit_code == 0

@@ -34,3 +34,17 @@ def test_new_files_follow_the_umask_and_old_ones_keep_their_mode(tmp_path):
     with atomic_path(kept) as tmp:
         tmp.write_bytes(b"y")
     assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_bytes() == b"y"
+
+
+def test_stale_temporaries_of_a_killed_writer_are_removed_and_fresh_ones_kept(tmp_path):
+    from digitzoo.files import STALE_AFTER, remove_stale_temporaries
+
+    stale = tmp_path / ".cnn-1f.keras.k3x9.tmp.keras"  # as atomic_path names them
+    fresh = tmp_path / ".cnn-1f.json.q8z1.tmp.json"
+    for path in (stale, fresh, tmp_path / "cnn-1f.keras", tmp_path / ".profile"):
+        path.write_bytes(b"x")
+    old = os.stat(fresh).st_mtime - STALE_AFTER - 1
+    os.utime(stale, (old, old))
+    assert remove_stale_temporaries(tmp_path) == [stale]
+    assert sorted(os.listdir(tmp_path)) == [".cnn-1f.json.q8z1.tmp.json", ".profile", "cnn-1f.keras"]
+    assert remove_stale_temporaries(tmp_path / "missing") == []

@@ -120,3 +120,27 @@ def test_label_smoothing_reaches_the_loss_and_old_recipes_keep_their_keys():
     assert model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
     assert "label_smoothing" not in Recipe().to_dict() and "jit_compile" not in Recipe().to_dict()
     assert Recipe(label_smoothing=0.1).to_dict()["label_smoothing"] == 0.1
+
+
+def _functional(input_shape, outputs, activation="softmax"):
+    import keras
+
+    inputs = keras.Input(shape=input_shape)
+    x = keras.layers.Flatten()(inputs)
+    return keras.Model(inputs, keras.layers.Dense(outputs, activation=activation)(x))
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: _functional((28, 28), 3), r"output of shape \(3,\), expected \(10,\)"),
+        (lambda: _functional((32, 32), 10), r"input of shape \(32, 32\), expected \(28, 28\)"),
+        (lambda: __import__("keras").Sequential([__import__("keras").layers.Dense(10)]), "no defined input"),
+    ],
+)
+def test_models_of_the_wrong_shape_are_refused_when_built(scratch_registry, make, message):
+    from digitzoo.errors import ModelError
+
+    register_model("misfit", description="x", params=1, recipe=Recipe(), behaviour="overfits")(make)
+    with pytest.raises(ModelError, match=message):
+        build_model("misfit")

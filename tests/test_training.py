@@ -65,7 +65,7 @@ def test_tampered_cache_file_is_detected(small_mnist, cache):
     data = bytearray(model_path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     model_path.write_bytes(bytes(data))
-    with pytest.raises(CacheError, match="does not match the sha256 recorded.*--retrain"):
+    with pytest.raises(CacheError, match="does not match the sha256 recorded.*retraining replaces it"):
         train("tiny", epochs=1, data=small_mnist, cache=cache)
     assert train("tiny", epochs=1, data=small_mnist, cache=cache, retrain=True).model is not None
     assert train("tiny", epochs=1, data=small_mnist, cache=cache).reused
