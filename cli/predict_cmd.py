@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import click
 
 from digitzoo.errors import DigitzooError
-from digitzoo.registry import model_info
 
 from .output import stderr_console, stdout_console
+from .params import model_names
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -23,7 +23,9 @@ __all__ = ["predict"]
 
 @click.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--model", "-m", default="cnn", show_default=True, help="Zoo model to recognise with.")
+@click.option(
+    "--model", "-m", default="cnn", show_default=True, callback=model_names, help="Zoo model to recognise with."
+)
 @click.option("--top", type=click.IntRange(1, 10), default=3, show_default=True, help="Show the K likeliest digits.")
 @click.option("--multi", is_flag=True, help="Each image holds a row of digits: read them all, left to right.")
 @click.option(
@@ -48,7 +50,6 @@ def predict(
     """
     from digitzoo.predict import predict_stages, read_digits
 
-    model_info(model)  # a typo fails before any work
     err = stderr_console(quiet=quiet, soft_wrap=True)
     stages, failed = [], []
     for path in images:

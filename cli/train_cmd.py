@@ -12,10 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 from digitzoo.diagnosis import GENERALISES, OVERFITTING, UNDERFITTING
-from digitzoo.registry import model_info
+from digitzoo.recipe import MNIST_TRAIN_SIZE
 
 from .fit_progress import fit_progress
 from .output import stdout_console
+from .params import model_names
 from .progress import ProgressReporter
 
 __all__ = ["train", "compare"]
@@ -29,7 +30,7 @@ def training_options(command: Callable) -> Callable:
         click.option("--epochs", type=click.IntRange(min=1), help="Override the recipe's epochs."),
         click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."),
         click.option(
-            "--train-size", type=click.IntRange(1, 60_000), help="Train on a stratified subset of this many images."
+            "--train-size", type=click.IntRange(1, MNIST_TRAIN_SIZE), help="Train on a stratified subset of this many images."
         ),
         click.option("--batch-size", type=click.IntRange(min=1), help="Override the recipe's batch size."),
         click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Override the learning rate."),
@@ -44,8 +45,6 @@ def training_options(command: Callable) -> Callable:
 def _run(names: tuple[str, ...], *, title: str, as_json: bool, quiet: bool, **kwargs) -> None:
     from digitzoo.training import train as train_model
 
-    for name in names:
-        model_info(name)  # a typo fails before any training starts
     err = Console(stderr=True, quiet=quiet, soft_wrap=True)
     _fetch_mnist_if_missing(kwargs["data"], err)
     results = []
@@ -82,7 +81,7 @@ def results_table(results, title: str = "digitzoo compare") -> Table:
     table.add_column("diagnosis")
     for r in results:
         time_text = f"{r.train_seconds:.1f} s" + (" (cached)" if r.reused else "")
-        size = "" if r.train_size == 60_000 else f" on {r.train_size:,}"
+        size = "" if r.train_size == MNIST_TRAIN_SIZE else f" on {r.train_size:,}"
         table.add_row(
             r.name,
             f"{r.params:,}",
@@ -97,7 +96,7 @@ def results_table(results, title: str = "digitzoo compare") -> Table:
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", callback=model_names)
 @training_options
 def train(name: str, **kwargs) -> None:
     """Train model NAME with its recipe (or reuse the cached result) and show its accuracy.
@@ -110,7 +109,7 @@ def train(name: str, **kwargs) -> None:
 
 
 @click.command()
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1, required=True, callback=model_names)
 @training_options
 def compare(names: tuple[str, ...], **kwargs) -> None:
     """Train (or reuse) each model NAMES and compare train and test accuracy.
