@@ -53,7 +53,8 @@ _CORRELATION_NOTE = {
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="PNG (or .jpg) to write  [default: IMAGE-KERNEL.png beside IMAGE]",
+    callback=lambda ctx, param, value: _writable(value),
+    help="PNG (or .jpg, .bmp, .tif, .webp) to write  [default: IMAGE-KERNEL.png beside IMAGE]",
 )
 @click.option("--side-by-side", is_flag=True, help="Write the input and the result next to each other.")
 @click.option("--demo", is_flag=True, help="Show the tutorial's 8×8 edge example in the terminal instead.")
@@ -74,7 +75,9 @@ def filter_(
 
     The response is signed (for 'vertical': positive where the left is brighter), computed on
     the gray image with pixels in [0, 1]. By default this is correlation, the operation Keras
-    Conv2D and OpenCV filter2D perform; --mode convolve flips the kernel first.
+    Conv2D and OpenCV filter2D perform; --mode convolve flips the kernel first. Images over
+    16.8 megapixels (4096×4096) are shrunk to that size first; photos are turned upright as
+    their EXIF orientation says.
 
     \b
     Example:
@@ -96,14 +99,15 @@ def filter_(
 
     from digitzoo.image.filters import filter_image, show_image
     from digitzoo.image.filters import side_by_side as place_side_by_side
-    from digitzoo.image.io import read_image, write_image
+    from digitzoo.image.io import load_image, write_image
 
     if output is None:
         suffix = "-side-by-side" if side_by_side else ""
         output = image.with_name(f"{image.stem}-{label}{suffix}.png")
     if _same_file(image, output):
-        raise click.ClickException(f"refusing to overwrite the input image {image}; choose another --output")
-    pixels = read_image(image)
+        raise click.BadParameter(f"{output} is the input image; choose another file", param_hint="'--output'")
+    loaded = load_image(image)
+    pixels = loaded.pixels
     result = filter_image(pixels, kernel, mode=mode, border=border, display=display, color=color)
     picture = result.picture
     if side_by_side:
@@ -111,7 +115,8 @@ def filter_(
     write_image(output, picture)
     summary = {
         "input": str(image),
-        "input_size": list(pixels.shape[:2][::-1]),
+        "input_size": list(loaded.size),
+        "read_size": list(pixels.shape[:2][::-1]),
         "output": str(output),
         "output_size": list(picture.shape[:2][::-1]),
         "kernel": label,
@@ -166,6 +171,19 @@ def _kernel(spec: str) -> tuple[str, np.ndarray]:
         return resolve_kernel(spec)
     except KernelError as exc:
         raise click.BadParameter(str(exc), param_hint="'--kernel'") from None
+
+
+def _writable(output: Path | None) -> Path | None:
+    """Refuse an output format before any work, rather than after filtering."""
+    from digitzoo.errors import ImageError
+    from digitzoo.image.io import check_write_format
+
+    if output is not None:
+        try:
+            check_write_format(output)
+        except ImageError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return output
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -229,7 +247,10 @@ def _show_summary(summary: dict, kernel: np.ndarray) -> None:
     table.add_column(style="bold")
     table.add_column()
     width, height = summary["input_size"]
-    table.add_row("input", f"{summary['input']} ({width}×{height})")
+    shrunk = ""
+    if summary["read_size"] != summary["input_size"]:
+        shrunk = ", shrunk to {}×{}".format(*summary["read_size"])
+    table.add_row("input", f"{summary['input']} ({width}×{height}{shrunk})")
     table.add_row("kernel", f"{summary['kernel']} ({kernel.shape[0]}×{kernel.shape[1]})")
     table.add_row("matrix", _matrix_text(kernel))
     table.add_row("operation", _CORRELATION_NOTE[summary["mode"]])

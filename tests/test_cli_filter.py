@@ -86,8 +86,8 @@ def test_filter_kernel_from_a_file(runner, edge_png, tmp_path):
 def test_filter_never_overwrites_its_input(runner, edge_png):
     before = edge_png.read_bytes()
     result = runner.invoke(cli, ["filter", str(edge_png), "-k", "vertical", "-o", str(edge_png)])
-    assert result.exit_code == 1
-    assert result.stderr == f"Error: refusing to overwrite the input image {edge_png}; choose another --output\n"
+    assert result.exit_code == 2
+    assert f"Invalid value for '--output': {edge_png} is the input image; choose another file\n" in result.stderr
     assert edge_png.read_bytes() == before
 
 
@@ -95,8 +95,8 @@ def test_a_link_to_the_input_is_the_input(runner, edge_png, tmp_path):
     link = tmp_path / "link.png"
     link.symlink_to(edge_png)
     result = runner.invoke(cli, ["filter", str(edge_png), "-k", "vertical", "-o", str(link)])
-    assert result.exit_code == 1
-    assert result.stderr == f"Error: refusing to overwrite the input image {edge_png}; choose another --output\n"
+    assert result.exit_code == 2
+    assert f"Invalid value for '--output': {link} is the input image; choose another file\n" in result.stderr
     assert link.is_symlink()
 
 
@@ -105,7 +105,8 @@ def test_a_link_to_the_input_is_the_input(runner, edge_png, tmp_path):
     [
         (None, "no such file"),
         (b"", "file is empty"),
-        (b"not an image at all", "not an image OpenCV can read"),
+        (b"not an image at all", "not an image digitzoo can read (it reads PNG, JPEG, WebP, BMP, GIF, TIFF, PNM files)"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "the PNG header is damaged or cut short"),
     ],
 )
 def test_filter_unreadable_images_are_one_line_errors(runner, tmp_path, content, message):
@@ -125,7 +126,12 @@ def test_filter_unreadable_images_are_one_line_errors(runner, tmp_path, content,
         ("1,-1;1,-1", "kernel must have odd height and width, got 2×2"),
         ("1,2,3;4,5,6;7,8,9;1,1,1", "kernel must have odd height and width, got 4×3"),
         ("vertcal", "unknown kernel 'vertcal'; did you mean vertical?"),
-        ("", "kernel is empty: give a name (see 'digitzoo kernels'), a matrix or a file"),
+        ("", "kernel is empty: give a name from KERNELS, a matrix or a file"),
+        ("1,0,a;2,0,-2;1,0,-1", "kernel row 1: 'a' is not a number"),
+        ("1 0 -1\n2 0 x", "kernel row 2: 'x' is not a number"),
+        ("0.5 zero", "kernel row 1: 'zero' is not a number"),
+        ("zzz", "unknown kernel 'zzz'; the named kernels are vertical, horizontal, sobel-x, sobel-y, scharr-x, "
+         "scharr-y, laplacian, laplacian-8, sharpen, box-blur, gaussian-blur, gaussian-blur-5, emboss, identity"),
         ("nothing.npy", "nothing.npy: no such kernel file"),
     ],
 )
@@ -208,3 +214,29 @@ def test_filter_and_kernels_do_not_import_tensorflow(edge_png):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert edge_png.with_name("edge-sobel-x.png").is_file()
+
+
+@pytest.mark.parametrize("name", ["x.gif", "x.xyz", "noextension"])
+def test_filter_refuses_an_output_format_before_any_work(runner, edge_png, tmp_path, name):
+    out = tmp_path / name
+    result = runner.invoke(cli, ["filter", str(edge_png), "-k", "vertical", "-o", str(out)])
+    assert result.exit_code == 2
+    kind = f"{out.suffix} files" if out.suffix else "files without an extension"
+    expected = f"{out}: cannot write {kind}; name a .png, .jpg, .jpeg, .bmp, .tif, .tiff or .webp file"
+    assert f"Invalid value for '--output' / '-o': {expected}\n" in result.stderr
+    assert "OpenCV" not in result.stderr and "[ERROR" not in result.stderr
+    assert not out.exists()
+
+
+def test_filter_shrinks_a_large_image_and_says_so(runner, tmp_path):
+    """6000×3000 (18 megapixels) is over the 16.8 read: OpenCV decodes the JPEG at half size."""
+    _, cols = np.mgrid[0:3000, 0:6000]
+    path = tmp_path / "wide.jpg"
+    cv2.imwrite(str(path), np.where(cols >= 3001, 200, 40).astype(np.uint8))
+    result = runner.invoke(cli, ["filter", str(path), "-k", "vertical", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["input_size"] == [6000, 3000]
+    assert summary["read_size"] == summary["response_size"] == summary["output_size"] == [3000, 1500]
+    table = runner.invoke(cli, ["filter", str(path), "-k", "vertical"])
+    assert "(6000×3000, shrunk to 3000×1500)" in " ".join(table.stdout.split())

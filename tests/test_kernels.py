@@ -61,7 +61,7 @@ def test_names_are_case_insensitive_and_typos_suggest_close_names():
     assert str(info.value) == "unknown kernel 'sobelx'; did you mean sobel-x, sobel-y?"
     with pytest.raises(KernelError) as info:
         get_kernel("zzz")
-    assert str(info.value) == "unknown kernel 'zzz'; see 'digitzoo kernels'"
+    assert str(info.value) == f"unknown kernel 'zzz'; the named kernels are {', '.join(K.KERNELS)}"
     assert issubclass(KernelError, ImageError)
 
 
@@ -164,3 +164,26 @@ def test_resolve_kernel_names_matrices_and_files(tmp_path):
     with pytest.raises(KernelError) as info:
         resolve_kernel("lapalcian")
     assert str(info.value) == "unknown kernel 'lapalcian'; did you mean laplacian, laplacian-8?"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("1,0,a;2,0,-2;1,0,-1", "kernel row 1: 'a' is not a number"),
+        ("1 0 -1; 2 0 -2; 1 0 one", "kernel row 3: 'one' is not a number"),
+        ("-x", "kernel row 1: '-x' is not a number"),
+        ("3x3", "kernel row 1: '3x3' is not a number"),
+    ],
+)
+def test_a_matrix_with_a_typo_names_the_value_not_an_unknown_kernel(spec, message):
+    with pytest.raises(KernelError) as info:
+        resolve_kernel(spec)
+    assert str(info.value) == message
+
+
+def test_a_file_whose_name_looks_like_a_matrix_is_still_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "3x3,edge").write_text("1 0 -1\n1 0 -1\n1 0 -1\n")
+    label, kernel = resolve_kernel("3x3,edge")
+    assert label == "3x3-edge"
+    np.testing.assert_array_equal(kernel, K.VERTICAL)

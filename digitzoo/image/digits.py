@@ -74,7 +74,7 @@ def segment_digits(image: np.ndarray) -> list[np.ndarray]:
 
 
 def digit_stages(image: np.ndarray, *, multi: bool = False) -> DigitStages:
-    """Run the pipeline and keep every stage (for ``--debug`` and for understanding a mistake)."""
+    """Run the pipeline and keep every stage (to look at each one, and to understand a mistake)."""
     import cv2
 
     gray = _work_gray(check_image(image))

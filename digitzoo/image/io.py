@@ -1,8 +1,19 @@
-"""Reading and writing image files with OpenCV."""
+"""Reading and writing image files with OpenCV, within a memory budget and upright.
+
+Reading checks the header first (:mod:`digitzoo.image.header`): a small file can hold a huge
+image, so the pixel count and the memory OpenCV would need are known before anything is decoded.
+Images larger than the caller needs are shrunk while they are read: JPEGs are decoded directly
+at 1/2, 1/4 or 1/8 size, other formats decoded and then averaged down. The EXIF orientation that
+phones write is applied, so the pixels are the way every viewer shows them.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -10,45 +21,218 @@ import numpy as np
 from ..errors import ImageError
 from ..files import atomic_path
 from .convert import check_image
+from .header import ImageHeader, read_header
 
-__all__ = ["read_image", "write_image"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_PIXELS",
+    "MAX_DECODE_BYTES",
+    "READ_PIXELS",
+    "WRITE_FORMATS",
+    "LoadedImage",
+    "check_write_format",
+    "load_image",
+    "read_image",
+    "write_image",
+]
+
+MAX_FILE_BYTES = 256 << 20  # a 200-megapixel phone JPEG is 30–100 MB
+MAX_PIXELS = 1 << 28  # 268 megapixels: a 200-megapixel phone photo fits, 20000×20000 does not
+MAX_DECODE_BYTES = 1 << 30  # the file plus what OpenCV allocates to decode it
+#: What :func:`read_image` returns at most by default (4096×4096): more than a 12-megapixel phone
+#: photo, and more than reading digits or showing a filter's response needs.
+READ_PIXELS = 1 << 24
+#: Extensions :func:`write_image` writes; 16-bit images stay 16-bit in PNG and TIFF only.
+WRITE_FORMATS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+_SIXTEEN_BIT_FORMATS = (".png", ".tif", ".tiff")
+_REDUCTIONS = (2, 4, 8)  # the scales libjpeg decodes at directly
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read any image OpenCV decodes, unchanged: (H, W) gray, or (H, W, 3|4) BGR(A); uint8 or uint16."""
-    import cv2
+@dataclass(frozen=True)
+class LoadedImage:
+    """An image as read: ``pixels`` upright and at most the size asked for; ``header`` the file's."""
 
+    pixels: np.ndarray
+    header: ImageHeader
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the image in the file, upright."""
+        return self.header.upright_size
+
+    @property
+    def shrunk(self) -> bool:
+        return self.pixels.shape[1] != self.size[0] or self.pixels.shape[0] != self.size[1]
+
+
+def read_image(path: str | os.PathLike, *, max_pixels: int | None = READ_PIXELS) -> np.ndarray:
+    """Read an image upright: (H, W) gray, or (H, W, 3|4) BGR(A); uint8 or uint16 (float for
+    float TIFFs). Larger than ``max_pixels`` (None: no limit but the file's) it comes back shrunk,
+    keeping its aspect ratio. See :func:`load_image` for the limits."""
+    return load_image(path, max_pixels=max_pixels).pixels
+
+
+def load_image(path: str | os.PathLike, *, max_pixels: int | None = READ_PIXELS) -> LoadedImage:
+    """Read an image as :func:`read_image` does, and keep its header (the size in the file).
+
+    Refused with ``ImageError`` before decoding: files over ``MAX_FILE_BYTES``, formats other
+    than those of ``header.FORMATS``, images over ``MAX_PIXELS``, and images whose decoding would
+    take more than ``MAX_DECODE_BYTES`` (large PNGs, TIFFs … are decoded at full size first; JPEGs
+    at the reduced size).
+    """
     path = Path(path)
+    data = _read_bytes(path)
+    header = read_header(data, what=str(path))
+    if header.pixels > MAX_PIXELS:
+        raise ImageError(
+            f"{path}: {header.width}×{header.height} pixels is too large "
+            f"(at most {MAX_PIXELS / 1e6:.0f} megapixels); shrink it first"
+        )
+    if max_pixels is not None and max_pixels < 1:
+        raise ImageError(f"max_pixels must be at least 1, got {max_pixels}")
+    reduction = _reduction(header, max_pixels)
+    need = len(data) + _decode_bytes(header, reduction)
+    if need > MAX_DECODE_BYTES:
+        raise ImageError(
+            f"{path}: {header.width}×{header.height} pixels would take {need / 1e9:.1f} GB to decode "
+            f"(at most {MAX_DECODE_BYTES / 1e9:.1f} GB); shrink it or save it as JPEG"
+        )
+    pixels = _decode(data, header, reduction, what=str(path))
+    pixels = _upright(pixels, header.orientation)
+    if max_pixels is not None:
+        pixels = _fit(pixels, max_pixels)
+    return LoadedImage(check_image(pixels, what=str(path)), header)
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        data = np.fromfile(path, dtype=np.uint8)  # handles non-ASCII paths, unlike cv2.imread
+        size = path.stat().st_size
+        if path.is_dir():
+            raise IsADirectoryError
+        if size > MAX_FILE_BYTES:
+            raise ImageError(f"{path}: the file is {size / 1e6:.0f} MB (at most {MAX_FILE_BYTES / 1e6:.0f} MB)")
+        data = path.read_bytes()  # not cv2.imread, which cannot open non-ASCII paths everywhere
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ImageError(f"{path}: is a directory, not an image") from None
     except OSError as exc:
         raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if data.size == 0:
+    if not data:
         raise ImageError(f"{path}: file is empty")
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    return data
+
+
+def _reduction(header: ImageHeader, max_pixels: int | None) -> int:
+    """1, or the JPEG decoding scale 2, 4 or 8: the smallest that fits ``max_pixels``, else 8.
+
+    Other formats have no cheaper way to a small image than decoding it whole.
+    """
+    if header.format != "JPEG" or max_pixels is None or header.pixels <= max_pixels:
+        return 1
+    return next((k for k in _REDUCTIONS if header.pixels / (k * k) <= max_pixels), _REDUCTIONS[-1])
+
+
+def _decode_bytes(header: ImageHeader, reduction: int) -> int:
+    """What OpenCV allocates to decode the file: the output, and a progressive JPEG's coefficients."""
+    sample_bytes = header.sample_bytes if reduction == 1 else 1  # reduced decoding gives 8 bits
+    output = math.ceil(header.width / reduction) * math.ceil(header.height / reduction) * header.channels
+    coefficients = 2 * header.pixels * header.channels if header.progressive else 0
+    return output * sample_bytes + coefficients
+
+
+def _decode(data: bytes, header: ImageHeader, reduction: int, *, what: str) -> np.ndarray:
+    import cv2
+
+    if reduction == 1:
+        flags = cv2.IMREAD_UNCHANGED  # keeps alpha and 16 bits; never applies EXIF orientation
+    else:
+        gray = header.channels == 1
+        flags = {
+            2: cv2.IMREAD_REDUCED_GRAYSCALE_2 if gray else cv2.IMREAD_REDUCED_COLOR_2,
+            4: cv2.IMREAD_REDUCED_GRAYSCALE_4 if gray else cv2.IMREAD_REDUCED_COLOR_4,
+            8: cv2.IMREAD_REDUCED_GRAYSCALE_8 if gray else cv2.IMREAD_REDUCED_COLOR_8,
+        }[reduction]
+        flags |= cv2.IMREAD_IGNORE_ORIENTATION  # applied below, the same way for every path
+    with _quiet_opencv():
+        try:
+            image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+        except cv2.error:
+            image = None
     if image is None:
-        raise ImageError(f"{path}: not an image OpenCV can read")
-    return check_image(image, what=str(path))
+        raise ImageError(f"{what}: the {header.format} data is damaged; OpenCV cannot decode it")
+    return image
+
+
+def _upright(image: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn and mirror stored pixels as EXIF ``orientation`` (1–8) says a viewer shows them."""
+    import cv2
+
+    if orientation in (5, 6, 7, 8):
+        image = cv2.transpose(image)  # now 5 is done; 6, 7, 8 are 5 mirrored
+    flip = {2: 1, 3: -1, 4: 0, 6: 1, 7: -1, 8: 0}.get(orientation)
+    return image if flip is None else cv2.flip(image, flip)
+
+
+def _fit(image: np.ndarray, max_pixels: int) -> np.ndarray:
+    """Average ``image`` down to at most ``max_pixels``, keeping its aspect ratio."""
+    import cv2
+
+    height, width = image.shape[:2]
+    if height * width <= max_pixels:
+        return image
+    scale = math.sqrt(max_pixels / (height * width))
+    size = (max(1, math.floor(width * scale)), max(1, math.floor(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+@contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """No OpenCV log lines on stderr: a failure becomes digitzoo's own one-line error instead."""
+    import cv2
+
+    logging = cv2.utils.logging
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(level)
+
+
+def check_write_format(path: str | os.PathLike) -> str:
+    """The lower-case extension of ``path`` if :func:`write_image` can write it, else ``ImageError``."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in WRITE_FORMATS:
+        kind = f"{path.suffix} files" if path.suffix else "files without an extension"
+        names = f"{', '.join(WRITE_FORMATS[:-1])} or {WRITE_FORMATS[-1]}"
+        raise ImageError(f"{path}: cannot write {kind}; name a {names} file")
+    return suffix
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
-    """Write ``image`` (uint8 or uint16) atomically in the format its extension names (PNG, JPEG …)."""
+    """Write ``image`` (uint8 or uint16) atomically in the format its extension names.
+
+    The extension must be one of ``WRITE_FORMATS``. 16-bit images keep their depth in PNG and
+    TIFF; for the other formats they are scaled to 8 bits.
+    """
     import cv2
 
     path = Path(path)
+    suffix = check_write_format(path)
     image = check_image(image)
     if image.dtype not in (np.uint8, np.uint16):
         raise ImageError(f"only uint8 or uint16 images can be written, got {image.dtype}")
-    try:
-        ok, encoded = cv2.imencode(path.suffix, image)
-    except cv2.error:
-        ok = False
+    if image.dtype == np.uint16 and suffix not in _SIXTEEN_BIT_FORMATS:
+        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)  # 65535 → 255, rounded
+    with _quiet_opencv():
+        try:
+            ok, encoded = cv2.imencode(suffix, image)
+        except cv2.error:
+            ok = False
     if not ok:
-        raise ImageError(f"{path}: cannot write this format (use .png or .jpg)")
+        raise ImageError(f"{path}: OpenCV cannot encode this image as {suffix}")
     try:
         with atomic_path(path, suffix=path.suffix) as tmp:
             tmp.write_bytes(encoded.tobytes())

@@ -111,6 +111,8 @@ DESCRIPTIONS = MappingProxyType(
 )
 
 _NUMBER_SEPARATORS = re.compile(r"[,\s]+")
+# Kernel names are words; text with separators between values, or starting like a number, is a matrix.
+_MATRIX_LIKE = re.compile(r"\s*[-+.\d]|.*[,;\n]")
 
 
 def check_kernel(kernel: object, *, what: str = "kernel") -> np.ndarray:
@@ -146,7 +148,7 @@ def get_kernel(name: str) -> np.ndarray:
     if key in KERNELS:
         return KERNELS[key]
     close = difflib.get_close_matches(key, list(KERNELS), n=3)
-    hint = f"did you mean {', '.join(close)}?" if close else "see 'digitzoo kernels'"
+    hint = f"did you mean {', '.join(close)}?" if close else f"the named kernels are {', '.join(KERNELS)}"
     raise KernelError(f"unknown kernel {name!r}; {hint}")
 
 
@@ -200,7 +202,7 @@ def resolve_kernel(spec: str) -> tuple[str, np.ndarray]:
     or ``custom`` for a matrix given as text.
     """
     if not spec.strip():
-        raise KernelError("kernel is empty: give a name (see 'digitzoo kernels'), a matrix or a file")
+        raise KernelError("kernel is empty: give a name from KERNELS, a matrix or a file")
     if spec.strip().lower() in KERNELS:
         return spec.strip().lower(), get_kernel(spec)
     if re.fullmatch(r"[\d\s,;.eE+\-]+", spec):
@@ -210,4 +212,6 @@ def resolve_kernel(spec: str) -> tuple[str, np.ndarray]:
         return re.sub(r"[^\w.-]+", "-", path.stem) or "kernel", load_kernel(path)
     if path.suffix.lower() in (".npy", ".txt", ".csv"):
         raise KernelError(f"{path}: no such kernel file")
+    if _MATRIX_LIKE.match(spec):  # a matrix with a typo: say which value, not "unknown kernel"
+        return "custom", parse_kernel(spec)
     return spec, get_kernel(spec)
