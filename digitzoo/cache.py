@@ -3,22 +3,41 @@
 A model is stored under a key derived from everything that decides its weights (name,
 recipe, builder options, the builder's source, seed, data), so the same request reuses it and
 any change trains anew.
+
+Several processes may save and read the same key at once. Each save writes its model to a new
+file named after its content (``NAME-KEY.DIGEST.keras``), then replaces the sidecar
+``NAME-KEY.json``, which names that file and its sha256: the sidecar is the single commit point,
+so a reader that reads the sidecar and then the file it names sees a matching pair. Writers take a
+file lock to publish and to remove model files no sidecar names; readers take no lock.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import reprlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from .errors import CacheError
-from .files import atomic_path, sha256_file
+from .errors import CacheError, ModelError, UnknownModelError
+from .files import atomic_path, remove_stale_temporaries, replace_durably, sha256_file, temporary_beside
 from .paths import models_dir
 
 __all__ = ["FORMAT", "cache_key", "ModelCache"]
 
 FORMAT = 1
+#: Seconds a writer waits for another one to finish publishing before giving up.
+LOCK_TIMEOUT = 120
+# A reader retries while writers keep replacing the entry under it; beyond this many it gives up.
+_READ_ATTEMPTS = 5
+_LOCK_NAME = ".lock"
+# NAME-KEY.DIGEST.keras, or NAME-KEY.keras as caches written before content-named files have it.
+_MODEL_FILE = re.compile(r"(?P<stem>.+-[0-9a-f]{16})(?:\.[0-9a-f]{16})?\.keras")
+
+_T = TypeVar("_T")
 
 
 def cache_key(
@@ -52,66 +71,264 @@ class ModelCache:
         self.root = Path(root) if root is not None else models_dir()
 
     def paths(self, name: str, key: str) -> tuple[Path, Path]:
-        stem = f"{name}-{key}"
-        return self.root / f"{stem}.keras", self.root / f"{stem}.json"
+        """The model file and the sidecar of a cached run.
+
+        The model file is the one the sidecar names; with no readable sidecar it is
+        ``NAME-KEY.keras``, which does not exist.
+        """
+        meta_path = self._sidecar_path(name, key)
+        try:
+            meta = self._read_sidecar(meta_path)
+        except CacheError:
+            meta = None
+        model_file = meta["file"] if meta is not None else f"{meta_path.stem}.keras"
+        return self.root / model_file, meta_path
 
     def metadata(self, name: str, key: str) -> dict[str, Any] | None:
         """The sidecar of a cached run, or ``None`` if there is no complete one."""
-        model_path, meta_path = self.paths(name, key)
-        if not (model_path.exists() and meta_path.exists()):
-            return None
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError) as exc:
-            raise CacheError(f"cannot read {meta_path}: {exc}; retraining replaces it", remedy="retrain") from None
-        if not isinstance(meta, dict) or "sha256" not in meta:
-            raise CacheError(f"{meta_path} is not a digitzoo sidecar; retraining replaces it", remedy="retrain")
-        return meta
+        return self._read_pair(name, key, _present)
 
     def lookup(self, name: str, key: str) -> dict[str, Any] | None:
         """The sidecar of a cached run whose file still has its recorded sha256, or ``None``."""
-        meta = self.metadata(name, key)
-        if meta is None:
-            return None
-        model_path, _ = self.paths(name, key)
-        if sha256_file(model_path) != meta["sha256"]:
-            raise CacheError(
-                f"cached model {model_path} does not match the sha256 recorded when it was saved "
-                "(the file was changed); retraining replaces it",
-                remedy="retrain",
-            )
-        return meta
+        return self._read_pair(name, key, _verified)
 
     def load(self, name: str, key: str):
-        """Load a cached model after checking its sha256; ``None`` if it is not cached."""
-        if self.lookup(name, key) is None:
-            return None
-        model_path, _ = self.paths(name, key)
-        import keras
+        """Load a cached model after checking its sha256 and shapes; ``None`` if it is not cached."""
 
-        try:
-            # safe_mode refuses to deserialise arbitrary code (lambdas) from the file.
-            return keras.saving.load_model(model_path, compile=False, safe_mode=True)
-        except Exception as exc:
-            raise CacheError(f"cannot load {model_path}: {exc}; retraining replaces it", remedy="retrain") from None
+        def load_verified(meta: dict[str, Any], model_file: Path):
+            _verified(meta, model_file)
+            return _load_keras(model_file, name)
+
+        return self._read_pair(name, key, load_verified)
 
     def save(self, model, name: str, key: str, meta: dict[str, Any]) -> dict[str, Any]:
-        """Save ``model`` and its sidecar atomically; returns the sidecar as written."""
-        model_path, meta_path = self.paths(name, key)
-        with atomic_path(model_path, suffix=".keras") as tmp:
-            model.save(tmp)
-            digest = sha256_file(tmp)
-        meta = {**meta, "file": model_path.name, "sha256": digest}
-        with atomic_path(meta_path, suffix=".json") as tmp:
-            tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        """Save ``model`` and its sidecar so readers see the old pair or the new one; returns the sidecar.
+
+        ``model`` needs a ``save(path)`` method that writes a ``.keras`` file; ``meta`` needs every
+        field :meth:`digitzoo.training.TrainResult.from_dict` needs (a ``ValueError`` otherwise).
+        """
+        meta_path = self._sidecar_path(name, key)
+        # Checked before any work, so that every sidecar written can be read back.
+        problem = _sidecar_problem({**meta, "file": f"{meta_path.stem}.keras", "sha256": "0" * 64}, meta_path.stem)
+        if problem:
+            raise ValueError(f"cannot cache {name!r}: {problem}")
+        try:
+            # The slow part runs unlocked: a hidden temporary that no other writer touches.
+            with temporary_beside(self.root / f"{meta_path.stem}.keras", suffix=".keras") as tmp:
+                model.save(tmp)
+                digest = sha256_file(tmp)
+                meta = {**meta, "file": f"{meta_path.stem}.{digest[:16]}.keras", "sha256": digest}
+                with self._writing():
+                    replace_durably(tmp, self.root / meta["file"])
+                    with atomic_path(meta_path, suffix=".json") as sidecar_tmp:
+                        sidecar_tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        except OSError as exc:
+            raise CacheError(f"cannot save the model in {self.root}: {_reason(exc)}", remedy="home") from None
         return meta
 
     def entries(self) -> list[dict[str, Any]]:
-        """Every readable sidecar in the cache, newest first."""
+        """Every valid sidecar in the cache, newest first."""
         metas = []
         for path in self.root.glob("*.json"):
+            if path.name.startswith("."):
+                continue  # a writer's temporary
             try:
-                metas.append(json.loads(path.read_text()))
-            except (OSError, ValueError):
+                meta = self._read_sidecar(path)
+            except CacheError:
                 continue
-        return sorted(metas, key=lambda m: m.get("saved_at", ""), reverse=True)
+            if meta is not None:
+                metas.append(meta)
+        return sorted(metas, key=lambda m: m["saved_at"], reverse=True)
+
+    def _sidecar_path(self, name: str, key: str) -> Path:
+        return self.root / f"{name}-{key}.json"
+
+    def _read_sidecar(self, meta_path: Path) -> dict[str, Any] | None:
+        """The checked contents of ``meta_path``, ``None`` if it does not exist."""
+        try:
+            text = meta_path.read_text()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise CacheError(f"cannot read {meta_path}: {_reason(exc)}; retraining replaces it", remedy="retrain") from None
+        try:
+            meta = json.loads(text)
+        except ValueError as exc:
+            raise CacheError(f"{meta_path} is not valid JSON ({exc}); retraining replaces it", remedy="retrain") from None
+        problem = _sidecar_problem(meta, meta_path.stem)
+        if problem:
+            raise CacheError(f"{meta_path} is not a complete digitzoo sidecar: {problem}; retraining replaces it", remedy="retrain")
+        return meta
+
+    def _read_pair(self, name: str, key: str, use: Callable[[dict[str, Any], Path], _T]) -> _T | None:
+        """``use(sidecar, model_file)`` for the current entry, ``None`` if there is none.
+
+        A writer removes the model file a sidecar named once it has replaced that sidecar; a reader
+        caught in between finds the file gone and a new sidecar, and reads again.
+        """
+        meta_path = self._sidecar_path(name, key)
+        for _ in range(_READ_ATTEMPTS):
+            meta = self._read_sidecar(meta_path)
+            if meta is None:
+                return None
+            try:
+                return use(meta, self.root / meta["file"])
+            except FileNotFoundError:
+                if self._read_sidecar(meta_path) == meta:
+                    return None  # the model file was deleted, not replaced: nothing is cached
+        raise CacheError(f"the cached {name!r} model kept being replaced by other processes while it was read; try again")
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the writers' lock; on the way out remove what no sidecar names and killed writers left."""
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(self.root / _LOCK_NAME, timeout=LOCK_TIMEOUT)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise CacheError(
+                f"another process has been saving to the model cache {self.root} for over {LOCK_TIMEOUT} s "
+                f"(it holds {lock.lock_file}); try again when it has finished"
+            ) from None
+        try:
+            yield
+        finally:
+            try:
+                self._remove_orphans()
+                remove_stale_temporaries(self.root)
+            finally:
+                lock.release()
+
+    def _remove_orphans(self) -> None:
+        """Delete model files that no sidecar names: replaced ones, and those of writers killed
+        between publishing a model and its sidecar."""
+        for path in self.root.glob("*.keras"):
+            match = _MODEL_FILE.fullmatch(path.name)
+            if match is not None and not path.name.startswith(".") and self._is_orphan(path, match["stem"]):
+                path.unlink(missing_ok=True)
+
+    def _is_orphan(self, model_file: Path, stem: str) -> bool:
+        try:
+            meta = self._read_sidecar(self.root / f"{stem}.json")
+        except CacheError:
+            return False  # an unreadable entry stays as it is until retraining replaces it
+        return meta is None or meta["file"] != model_file.name
+
+
+def _verified(meta: dict[str, Any], model_file: Path) -> dict[str, Any]:
+    if sha256_file(model_file) != meta["sha256"]:
+        raise CacheError(
+            f"cached model {model_file} does not match the sha256 recorded when it was saved "
+            "(the file was changed); retraining replaces it",
+            remedy="retrain",
+        )
+    return meta
+
+
+def _present(meta: dict[str, Any], model_file: Path) -> dict[str, Any]:
+    model_file.stat()  # FileNotFoundError if it is gone
+    return meta
+
+
+def _load_keras(model_file: Path, name: str):
+    """The model in ``model_file``, refused unless it maps the registered input to one output per digit."""
+    import keras
+
+    from .registry import check_model, model_info
+
+    try:
+        # safe_mode refuses to deserialise arbitrary code (lambdas) from the file.
+        model = keras.saving.load_model(model_file, compile=False, safe_mode=True)
+    except Exception as exc:
+        if not model_file.exists():
+            raise FileNotFoundError(model_file) from None  # replaced meanwhile: read the new entry
+        raise CacheError(f"cannot load {model_file}: {exc}; retraining replaces it", remedy="retrain") from None
+    try:
+        input_shape = model_info(name).input_shape
+    except UnknownModelError:
+        input_shape = (28, 28)  # a model no longer registered: the zoo's own input
+    try:
+        check_model(model, name, input_shape)
+    except ModelError as exc:
+        raise CacheError(f"cached model {model_file} does not fit: {exc}; retraining replaces it", remedy="retrain") from None
+    return model
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_count(value: Any) -> bool:
+    return _is_int(value) and value >= 0
+
+
+def _is_recipe(value: Any) -> bool:
+    return isinstance(value, dict) and _is_int(value.get("epochs")) and value["epochs"] >= 1
+
+
+def _is_history(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, list) and all(map(_is_number, v)) for k, v in value.items()
+    )
+
+
+def _is_versions(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+_NUMBER = (_is_number, "a number")
+# What digitzoo.training.TrainResult.from_dict needs, as (check, what the check wants).
+_REQUIRED: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "name": (_is_str, "a string"),
+    "params": (_is_count, "a whole number >= 0"),
+    "recipe": (_is_recipe, "an object with whole-number epochs >= 1"),
+    "options": (lambda v: isinstance(v, dict), "an object"),
+    "seed": (_is_count, "a whole number >= 0"),
+    "train_size": (_is_count, "a whole number >= 0"),
+    "test_size": (_is_count, "a whole number >= 0"),
+    "train_accuracy": _NUMBER,
+    "train_loss": _NUMBER,
+    "test_accuracy": _NUMBER,
+    "test_loss": _NUMBER,
+    "train_seconds": _NUMBER,
+    "history": (_is_history, "an object of lists of numbers"),
+    "data": (_is_str, "a string"),
+    "versions": (_is_versions, "an object of strings"),
+    "saved_at": (_is_str, "a string"),
+    "sha256": (lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) is not None, "64 hex digits"),
+}
+_OPTIONAL: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "key": (_is_str, "a string"),
+    "model_path": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "reused": (lambda v: isinstance(v, bool), "true or false"),
+}
+
+
+def _sidecar_problem(meta: Any, stem: str) -> str | None:
+    """What is wrong with the parsed sidecar of entry ``stem``, or ``None``."""
+    if not isinstance(meta, dict):
+        return f"expected a JSON object, got {type(meta).__name__}"
+    for field, (ok, what) in [*_REQUIRED.items(), *_OPTIONAL.items()]:
+        if field not in meta:
+            if field in _REQUIRED:
+                return f"{field!r} is missing"
+        elif not ok(meta[field]):
+            return f"{field!r} must be {what}, got {reprlib.repr(meta[field])}"
+    # The model file must be this entry's, in the cache folder: never a path elsewhere.
+    file = meta.get("file")
+    if not isinstance(file, str) or not re.fullmatch(re.escape(stem) + r"(?:\.[0-9a-f]{16})?\.keras", file):
+        return f"'file' must name a {stem}.DIGEST.keras file, got {reprlib.repr(file)}"
+    return None

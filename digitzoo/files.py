@@ -10,7 +10,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["sha256_file", "sha256_bytes", "atomic_path", "remove_stale_temporaries", "STALE_AFTER"]
+__all__ = [
+    "sha256_file",
+    "sha256_bytes",
+    "atomic_path",
+    "temporary_beside",
+    "replace_durably",
+    "remove_stale_temporaries",
+    "STALE_AFTER",
+]
 
 _CHUNK = 1 << 20
 #: Seconds after which a temporary file of atomic_path is taken for the leftover of a killed process.
@@ -30,24 +38,52 @@ def sha256_bytes(data: bytes | memoryview) -> str:
 
 
 @contextlib.contextmanager
-def atomic_path(dest: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; move it over ``dest`` only if the block succeeds.
+def temporary_beside(dest: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yield a new, empty, hidden file beside ``dest``; it is deleted at the end unless moved away.
 
-    The temporary file lives in the same directory so that ``os.replace`` is atomic.
-    ``suffix`` keeps writers that choose a format by extension (``.keras``, ``.npz``) happy.
+    It is named ``.DEST.XXXX.tmp[suffix]`` so that :func:`remove_stale_temporaries` recognises it if
+    the process is killed before the end, and has the permissions ``dest`` has or would get.
+    Errors creating it (a folder that cannot be made or written, a full disk) are ``OSError``s for
+    the caller to report in its own terms.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=_TMP_MARK + suffix, dir=dest.parent)
     os.close(fd)
     tmp_path = Path(tmp)
-    # mkstemp makes the file private (0600); the result should look like any file the user writes.
-    os.chmod(tmp_path, _mode_of(dest))
     try:
+        # mkstemp makes the file private (0600); the result should look like any file the user writes.
+        os.chmod(tmp_path, _mode_of(dest))
         yield tmp_path
-        os.replace(tmp_path, dest)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def replace_durably(src: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """``os.replace(src, dest)`` once ``src``'s bytes are on disk, then record the rename on disk.
+
+    Without the first fsync a crash soon after could leave ``dest`` naming an empty file; without
+    the second the rename itself could be forgotten.
+    """
+    with open(src, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(src, dest)
+    _fsync_folder(Path(dest).parent)
+
+
+@contextlib.contextmanager
+def atomic_path(dest: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; move it over ``dest`` only if the block succeeds.
+
+    The temporary file lives in the same directory so that ``os.replace`` is atomic: a reader sees
+    the old file or the new one, never part of one, and a failed block leaves the old file as it was
+    and no temporary behind. ``suffix`` keeps writers that choose a format by extension
+    (``.keras``, ``.npz``) happy. ``OSError``s (folder not creatable or writable, disk full) reach
+    the caller, which knows what the file is for and how to say what went wrong.
+    """
+    with temporary_beside(dest, suffix) as tmp:
+        yield tmp
+        replace_durably(tmp, dest)
 
 
 _TMP_MARK = ".tmp"
@@ -84,3 +120,16 @@ def _mode_of(dest: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # not possible on every platform (Windows); the rename happened all the same
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a folder; nothing more can be done
+    finally:
+        os.close(fd)

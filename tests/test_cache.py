@@ -1,0 +1,298 @@
+"""The model cache: matching model/sidecar pairs under concurrency, checked sidecars and models."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+
+from digitzoo import CacheError
+from digitzoo.cache import ModelCache
+from digitzoo.files import STALE_AFTER
+from digitzoo.training import TrainResult
+
+KEY = "0123456789abcdef"
+
+
+class StandIn:
+    """What ``ModelCache.save`` uses of a Keras model, ``save(path)``, writing known bytes fast."""
+
+    def __init__(self, payload: str) -> None:
+        self.payload = payload
+
+    def save(self, path: Path) -> None:
+        Path(path).write_bytes(self.payload.encode())
+
+
+def sidecar(**changes) -> dict:
+    """The sidecar fields of a real ``TrainResult``; ``tag`` (ignored by it) names the saved payload."""
+    result = TrainResult(
+        name="tiny", params=7850, recipe={"epochs": 1, "batch_size": 32}, options={}, seed=0,
+        train_size=100, test_size=50, train_accuracy=0.5, train_loss=1.5, test_accuracy=0.4,
+        test_loss=1.7, train_seconds=0.2, history={"loss": [1.9]}, data="d" * 64,
+        versions={"keras": "3"}, saved_at="2025-01-01T00:00:00+00:00", key=KEY,
+    )  # fmt: skip
+    return {**result.to_dict(), **changes}
+
+
+def save(cache: ModelCache, payload: str, key: str = KEY) -> dict:
+    return cache.save(StandIn(payload), "tiny", key, sidecar(tag=payload))
+
+
+def visible_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+# --- concurrency (spawned processes: module-level functions) -----------------------------------
+
+
+def _writer(root: str, writer: int, saves: int, start) -> None:
+    cache = ModelCache(root)
+    start.wait()
+    for i in range(saves):
+        save(cache, f"writer {writer} save {i}")
+
+
+def _reader(root: str, start, stop, results) -> None:
+    cache = ModelCache(root)
+    reads, problems = 0, []
+    start.wait()
+    while not stop.is_set():
+        try:
+            meta = cache.lookup("tiny", KEY)
+        except CacheError as exc:
+            problems.append(str(exc))
+            continue
+        reads += 1
+        if meta is None:  # an entry was saved before the readers started: it must never vanish
+            problems.append("the entry vanished")
+            continue
+        # lookup checked the file against the sidecar's sha256; the tag must be what that file holds.
+        if hashlib.sha256(meta["tag"].encode()).hexdigest() != meta["sha256"]:
+            problems.append(f"sidecar of {meta['tag']!r} paired with another model")
+    results.put((reads, problems[:3], len(problems)))
+
+
+def test_concurrent_saves_and_reads_always_see_a_matching_pair(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    writers, readers, saves = 3, 2, 40
+    start, stop, results = ctx.Barrier(writers + readers), ctx.Event(), ctx.Queue()
+    root = str(tmp_path / "models")
+    save(ModelCache(root), "before")  # readers find an entry from the start
+    reading = [ctx.Process(target=_reader, args=(root, start, stop, results)) for _ in range(readers)]
+    writing = [ctx.Process(target=_writer, args=(root, w, saves, start)) for w in range(writers)]
+    for process in reading + writing:
+        process.start()
+    for process in writing:
+        process.join(120)
+    stop.set()
+    outcomes = [results.get(timeout=120) for _ in reading]
+    for process in reading:
+        process.join(120)
+
+    assert [p.exitcode for p in reading + writing] == [0] * (readers + writers)
+    for reads, first_problems, problem_count in outcomes:
+        assert problem_count == 0, first_problems
+        assert reads > 0
+    cache = ModelCache(root)
+    meta = cache.lookup("tiny", KEY)
+    assert meta["tag"].endswith(f"save {saves - 1}")  # some writer's last save won
+    assert hashlib.sha256(meta["tag"].encode()).hexdigest() == meta["sha256"]
+    assert visible_files(tmp_path / "models") == sorted([meta["file"], f"tiny-{KEY}.json"])
+    assert not list((tmp_path / "models").glob(".*.tmp*"))
+    assert cache.paths("tiny", KEY)[0].read_text() == meta["tag"]
+
+
+# --- saving ----------------------------------------------------------------------------------
+
+
+def test_a_save_replaces_the_pair_and_removes_the_old_model_file(tmp_path):
+    cache = ModelCache(tmp_path)
+    first = save(cache, "first")
+    second = save(cache, "second")
+    assert first["file"] != second["file"]
+    assert cache.lookup("tiny", KEY)["tag"] == "second"
+    assert cache.paths("tiny", KEY) == (tmp_path / second["file"], tmp_path / f"tiny-{KEY}.json")
+    assert visible_files(tmp_path) == sorted([second["file"], f"tiny-{KEY}.json"])
+
+
+def test_a_failed_save_keeps_the_old_pair_and_leaves_nothing_behind(tmp_path):
+    cache = ModelCache(tmp_path)
+    kept = save(cache, "kept")
+    before = visible_files(tmp_path)
+    unwritable = sidecar(tag="new", options={"callback": object()})  # fails as JSON, after the model
+    with pytest.raises(TypeError):
+        cache.save(StandIn("new"), "tiny", KEY, unwritable)
+    assert visible_files(tmp_path) == before
+    assert cache.lookup("tiny", KEY) == kept
+    assert not list(tmp_path.glob(".*.tmp*"))
+
+
+def test_what_killed_writers_left_is_removed_by_the_next_save(tmp_path):
+    cache = ModelCache(tmp_path)
+    save(cache, "other", key="fedcba9876543210")
+    # Killed after publishing a model, before its sidecar: a model file no sidecar names.
+    orphans = [tmp_path / f"tiny-{KEY}.{'a' * 16}.keras", tmp_path / f"tiny-{'b' * 16}.{'c' * 16}.keras"]
+    # Killed while writing: hidden temporaries, one long ago and one (another writer's) just now.
+    stale, fresh = tmp_path / f".tiny-{KEY}.keras.x1.tmp.keras", tmp_path / f".tiny-{KEY}.json.x2.tmp.json"
+    # An entry whose sidecar is damaged keeps its model until retraining replaces both.
+    damaged = [tmp_path / f"tiny-{'d' * 16}.{'e' * 16}.keras", tmp_path / f"tiny-{'d' * 16}.json"]
+    for path in [*orphans, stale, fresh, *damaged]:
+        path.write_text("x")
+    long_ago = stale.stat().st_mtime - STALE_AFTER - 1
+    os.utime(stale, (long_ago, long_ago))
+
+    saved = save(cache, "new")
+
+    for path in [*orphans, stale]:
+        assert not path.exists(), path
+    for path in [fresh, *damaged]:
+        assert path.exists(), path
+    assert cache.lookup("tiny", KEY) == saved
+    assert cache.lookup("tiny", "fedcba9876543210")["tag"] == "other"
+
+
+def test_a_cache_written_before_content_named_files_is_read_and_then_replaced(tmp_path):
+    cache = ModelCache(tmp_path)
+    legacy = tmp_path / f"tiny-{KEY}.keras"
+    legacy.write_text("legacy")
+    digest = hashlib.sha256(b"legacy").hexdigest()
+    meta_path = tmp_path / f"tiny-{KEY}.json"
+    meta_path.write_text(json.dumps(sidecar(tag="legacy", file=legacy.name, sha256=digest)))
+    assert cache.lookup("tiny", KEY)["tag"] == "legacy"
+    assert cache.paths("tiny", KEY)[0] == legacy
+    saved = save(cache, "new")
+    assert not legacy.exists() and visible_files(tmp_path) == sorted([saved["file"], meta_path.name])
+
+
+def test_a_cache_folder_that_cannot_be_made_is_a_cache_error(tmp_path):
+    (tmp_path / "file").write_text("in the way")
+    with pytest.raises(CacheError, match=r"cannot save the model in .*file/models: ") as caught:
+        save(ModelCache(tmp_path / "file" / "models"), "model")
+    assert caught.value.remedy == "home"
+
+
+def test_an_incomplete_sidecar_is_refused_before_saving(tmp_path):
+    with pytest.raises(ValueError, match="cannot cache 'tiny': 'params' is missing"):
+        ModelCache(tmp_path).save(StandIn("model"), "tiny", KEY, {"name": "tiny"})
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- reading sidecars ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"params": "many"}, "'params' must be a whole number >= 0, got 'many'"),
+        ({"params": True}, "'params' must be a whole number >= 0, got True"),
+        ({"recipe": {"batch_size": 32}}, "'recipe' must be an object with whole-number epochs >= 1"),
+        ({"history": [1.9]}, "'history' must be an object of lists of numbers, got [1.9]"),
+        ({"test_accuracy": "0.4"}, "'test_accuracy' must be a number, got '0.4'"),
+        ({"versions": {"keras": 3}}, "'versions' must be an object of strings"),
+        ({"model_path": 5}, "'model_path' must be a string or null, got 5"),
+        ({"sha256": "abc"}, "'sha256' must be 64 hex digits, got 'abc'"),
+        ({"file": "../../elsewhere.keras"}, f"'file' must name a tiny-{KEY}.DIGEST.keras file"),
+    ],
+)
+def test_a_sidecar_of_wrong_types_is_a_corrupt_entry(tmp_path, change, problem):
+    cache = ModelCache(tmp_path)
+    meta = save(cache, "model")
+    meta_path = tmp_path / f"tiny-{KEY}.json"
+    meta_path.write_text(json.dumps({**meta, **change}))
+    for read in (cache.metadata, cache.lookup, cache.load):
+        with pytest.raises(CacheError, match="not a complete digitzoo sidecar") as caught:
+            read("tiny", KEY)
+        assert problem in str(caught.value) and str(caught.value).endswith("retraining replaces it")
+        assert caught.value.remedy == "retrain"
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(TrainResult) if f.default is dataclasses.MISSING])
+def test_a_sidecar_without_a_field_train_results_need_is_a_corrupt_entry(tmp_path, field):
+    cache = ModelCache(tmp_path)
+    meta = save(cache, "model")
+    del meta[field]
+    (tmp_path / f"tiny-{KEY}.json").write_text(json.dumps(meta))
+    with pytest.raises(CacheError, match=f"'{field}' is missing; retraining replaces it"):
+        cache.lookup("tiny", KEY)
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "{not json", ""])
+def test_a_sidecar_that_is_not_an_object_is_a_corrupt_entry(tmp_path, text):
+    cache = ModelCache(tmp_path)
+    save(cache, "model")
+    (tmp_path / f"tiny-{KEY}.json").write_text(text)
+    with pytest.raises(CacheError, match="retraining replaces it") as caught:
+        cache.lookup("tiny", KEY)
+    assert caught.value.remedy == "retrain"
+    assert cache.paths("tiny", KEY)[0] == tmp_path / f"tiny-{KEY}.keras"  # no file named: the default
+
+
+def test_entries_lists_valid_sidecars_newest_first_and_skips_the_rest(tmp_path):
+    cache = ModelCache(tmp_path)
+    cache.save(StandIn("old"), "tiny", KEY, sidecar(tag="old", saved_at="2025-01-01T00:00:00+00:00"))
+    cache.save(StandIn("new"), "mlp", KEY, sidecar(tag="new", name="mlp", saved_at="2025-02-01T00:00:00+00:00"))
+    broken = save(cache, "broken", key="fedcba9876543210")
+    (tmp_path / "tiny-fedcba9876543210.json").write_text(json.dumps({**broken, "seed": None}))
+    (tmp_path / ".tiny-0000000000000000.json.x1.tmp.json").write_text(json.dumps(broken))  # a writer's
+    (tmp_path / "notes.json").write_text('{"saved_at": "2030"}')
+    assert [m["tag"] for m in cache.entries()] == ["new", "old"]
+
+
+def test_a_deleted_model_file_means_not_cached(tmp_path):
+    cache = ModelCache(tmp_path)
+    meta = save(cache, "model")
+    (tmp_path / meta["file"]).unlink()
+    assert cache.metadata("tiny", KEY) is None and cache.lookup("tiny", KEY) is None
+    assert cache.load("tiny", KEY) is None
+
+
+# --- loading Keras models --------------------------------------------------------------------
+
+
+def keras_model(classes: int = 10, shape: tuple[int, ...] = (28, 28)):
+    import keras
+
+    inputs = keras.Input(shape)
+    outputs = keras.layers.Dense(classes, activation="softmax")(keras.layers.Flatten()(inputs))
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize(
+    ("classes", "shape", "problem"),
+    [(3, (28, 28), r"has output of shape \(3,\), expected \(10,\)"), (10, (32, 32), r"takes input of shape \(32, 32\)")],
+)
+def test_a_cached_model_of_the_wrong_shape_is_refused(tmp_path, classes, shape, problem):
+    cache = ModelCache(tmp_path)
+    cache.save(keras_model(classes, shape), "tiny", KEY, sidecar())
+    with pytest.raises(CacheError, match=f"cached model .* does not fit: .*{problem}.*; retraining replaces it") as caught:
+        cache.load("tiny", KEY)
+    assert caught.value.remedy == "retrain"
+
+
+def test_a_load_that_loses_its_file_to_a_new_save_loads_the_new_pair(tmp_path, monkeypatch):
+    import keras
+    import numpy as np
+
+    cache = ModelCache(tmp_path)
+    old, new = keras_model(), keras_model()
+    cache.save(old, "tiny", KEY, sidecar(tag="old"))
+    real_load = keras.saving.load_model
+    saved_meanwhile = []
+
+    def load_after_a_save_elsewhere(path, **kwargs):
+        if not saved_meanwhile:  # another process saves between the sha256 check and the load
+            saved_meanwhile.append(cache.save(new, "tiny", KEY, sidecar(tag="new")))
+        return real_load(path, **kwargs)
+
+    monkeypatch.setattr(keras.saving, "load_model", load_after_a_save_elsewhere)
+    loaded = cache.load("tiny", KEY)
+    assert saved_meanwhile
+    for got, want in zip(loaded.get_weights(), new.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    assert cache.lookup("tiny", KEY)["tag"] == "new"
