@@ -48,3 +48,26 @@ def test_stale_temporaries_of_a_killed_writer_are_removed_and_fresh_ones_kept(tm
     assert remove_stale_temporaries(tmp_path) == [stale]
     assert sorted(os.listdir(tmp_path)) == [".cnn-1f.json.q8z1.tmp.json", ".profile", "cnn-1f.keras"]
     assert remove_stale_temporaries(tmp_path / "missing") == []
+
+
+def test_a_temporary_that_cannot_be_prepared_is_not_left_behind(tmp_path, monkeypatch):
+    def refuse(path, mode):
+        raise PermissionError(1, "Operation not permitted", str(path))
+
+    monkeypatch.setattr(os, "chmod", refuse)
+    with pytest.raises(PermissionError):
+        with atomic_path(tmp_path / "result.png") as tmp:
+            tmp.write_bytes(b"never")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_destination_that_cannot_be_written_is_an_oserror_with_nothing_left(tmp_path):
+    (tmp_path / "file").write_bytes(b"in the way")
+    with pytest.raises(OSError):
+        with atomic_path(tmp_path / "file" / "result.png"):
+            pass
+    (tmp_path / "folder.png").mkdir()  # os.replace cannot put a file over a folder
+    with pytest.raises(OSError):
+        with atomic_path(tmp_path / "folder.png") as tmp:
+            tmp.write_bytes(b"new")
+    assert sorted(os.listdir(tmp_path)) == ["file", "folder.png"] and os.listdir(tmp_path / "folder.png") == []
