@@ -106,7 +106,7 @@ def test_a_link_to_the_input_is_the_input(runner, edge_png, tmp_path):
         (None, "no such file"),
         (b"", "file is empty"),
         (b"not an image at all", "not an image digitzoo can read (it reads PNG, JPEG, WebP, BMP, GIF, TIFF, PNM files)"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00", "the PNG header is damaged or cut short"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "the PNG file is damaged or cut short"),
     ],
 )
 def test_filter_unreadable_images_are_one_line_errors(runner, tmp_path, content, message):

@@ -63,7 +63,7 @@ def read_header(data: bytes, *, what: str = "image") -> ImageHeader:
     except (struct.error, IndexError, ValueError):
         header = None
     if header is None or header.width <= 0 or header.height <= 0:
-        raise ImageError(f"{what}: the {_name(parser)} header is damaged or cut short")
+        raise ImageError(f"{what}: the {_name(parser)} file is damaged or cut short")
     return header
 
 
@@ -90,24 +90,23 @@ def _name(parser) -> str:
 
 
 def _png(data: bytes) -> ImageHeader | None:
-    """IHDR for size and layout; tRNS (transparency, decoded as a 4th channel) and eXIf before IDAT."""
-    width, height, depth, color = struct.unpack(">IIBB", data[16:26])
+    """IHDR for size and layout, tRNS (transparency, decoded as a 4th channel), eXIf; and the
+    chunks must run to IEND, so that a file cut short is known before libpng complains about it."""
     if data[12:16] != b"IHDR":
         return None
+    width, height, depth, color = struct.unpack(">IIBB", data[16:26])
     channels = {0: 1, 2: 3, 3: 3, 4: 4, 6: 4}.get(color)
-    if channels is None:
-        return None
     orientation, offset = 1, 8
-    while offset + 8 <= len(data):
+    while channels is not None and offset + 12 <= len(data):
         length, kind = struct.unpack(">I4s", data[offset : offset + 8])
-        if kind in (b"IDAT", b"IEND"):
-            break
+        if kind == b"IEND":
+            return ImageHeader("PNG", width, height, channels, 2 if depth == 16 else 1, orientation)
         if kind == b"tRNS":
             channels = 4
         elif kind == b"eXIf":
             orientation = _exif_orientation(data[offset + 8 : offset + 8 + length])
         offset += 12 + length
-    return ImageHeader("PNG", width, height, channels, 2 if depth == 16 else 1, orientation)
+    return None
 
 
 def _jpeg(data: bytes) -> ImageHeader | None:

@@ -98,7 +98,8 @@ def load_image(path: str | os.PathLike, *, max_pixels: int | None = READ_PIXELS)
             f"(at most {MAX_DECODE_BYTES / 1e9:.1f} GB); shrink it or save it as JPEG"
         )
     pixels = _decode(data, header, reduction, what=str(path))
-    pixels = _upright(pixels, header.orientation)
+    if header.format != "TIFF":  # OpenCV's TIFF decoder turns the image itself, even unchanged
+        pixels = _upright(pixels, header.orientation)
     if max_pixels is not None:
         pixels = _fit(pixels, max_pixels)
     return LoadedImage(check_image(pixels, what=str(path)), header)
@@ -110,7 +111,7 @@ def _read_bytes(path: Path) -> bytes:
         if path.is_dir():
             raise IsADirectoryError
         if size > MAX_FILE_BYTES:
-            raise ImageError(f"{path}: the file is {size / 1e6:.0f} MB (at most {MAX_FILE_BYTES / 1e6:.0f} MB)")
+            raise ImageError(f"{path}: the file is {size / 1e6:.1f} MB (at most {MAX_FILE_BYTES / 1e6:.1f} MB)")
         data = path.read_bytes()  # not cv2.imread, which cannot open non-ASCII paths everywhere
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
