@@ -94,10 +94,18 @@ class ModelCache:
 
     def load(self, name: str, key: str):
         """Load a cached model after checking its sha256 and shapes; ``None`` if it is not cached."""
+        entry = self.load_entry(name, key)
+        return entry[1] if entry is not None else None
 
-        def load_verified(meta: dict[str, Any], model_file: Path):
-            _verified(meta, model_file)
-            return _load_keras(model_file, name)
+    def load_entry(self, name: str, key: str) -> tuple[dict[str, Any], Any] | None:
+        """The sidecar and the model of one cached run, read as a pair; ``None`` if it is not cached.
+
+        Use this rather than :meth:`lookup` then :meth:`load`: another process may replace the
+        entry between those two calls.
+        """
+
+        def load_verified(meta: dict[str, Any], model_file: Path) -> tuple[dict[str, Any], Any]:
+            return _verified(meta, model_file), _load_keras(model_file, name)
 
         return self._read_pair(name, key, load_verified)
 

@@ -291,8 +291,23 @@ def test_a_load_that_loses_its_file_to_a_new_save_loads_the_new_pair(tmp_path, m
         return real_load(path, **kwargs)
 
     monkeypatch.setattr(keras.saving, "load_model", load_after_a_save_elsewhere)
-    loaded = cache.load("tiny", KEY)
-    assert saved_meanwhile
+    meta, loaded = cache.load_entry("tiny", KEY)
+    assert saved_meanwhile and meta["tag"] == "new"
     for got, want in zip(loaded.get_weights(), new.get_weights()):
         np.testing.assert_array_equal(got, want)
-    assert cache.lookup("tiny", KEY)["tag"] == "new"
+    assert cache.load("tiny", KEY) is not None
+
+
+def test_a_writer_that_cannot_get_the_lock_says_so(tmp_path, monkeypatch):
+    from filelock import FileLock
+
+    from digitzoo import cache as cache_module
+
+    cache = ModelCache(tmp_path)
+    kept = save(cache, "kept")
+    monkeypatch.setattr(cache_module, "LOCK_TIMEOUT", 0.2)
+    with FileLock(tmp_path / ".lock"):  # another process in the middle of a save
+        with pytest.raises(CacheError, match=f"another process has been saving to the model cache {tmp_path} for over 0.2 s"):
+            save(cache, "new")
+    assert cache.lookup("tiny", KEY) == kept
+    assert visible_files(tmp_path) == sorted([kept["file"], f"tiny-{KEY}.json"])
