@@ -3,12 +3,18 @@
 Built-in models register through the same path. Entry points load once, lazily, the first
 time the zoo is read. Each entry point names a module whose import registers models with
 ``@register_model``, or a callable that does so when called.
+
+A plugin is a stranger's code: whatever it raises while loading (even ``sys.exit()``), it is
+skipped with one warning and the rest of the zoo works; only Ctrl-C stops everything. What it
+prints goes to stderr, so that output meant for a pipe stays clean.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+import sys
 import threading
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -32,8 +38,14 @@ class PluginFailure:
     error: str
 
 
-_lock = threading.Lock()
+# Reentrant: a plugin that reads the zoo while it is imported comes back into load_plugins
+# from the same thread, which must not wait for itself.
+_lock = threading.RLock()
 _loaded = False
+_loading = False
+# Entry points loaded or skipped, kept across an interrupted load: a retry calls none twice
+# and tries again the one that was interrupted.
+_tried: set[tuple[str, str]] = set()
 _failures: list[PluginFailure] = []
 
 
@@ -45,36 +57,49 @@ def _distribution(ep: EntryPoint) -> str:
 def _load_one(ep: EntryPoint) -> None:
     source = registry.BUILTIN_SOURCE if ep.value == _BUILTIN_MODULE else _distribution(ep)
     try:
-        with registry.registering_from(source):
+        with registry.registering_from(source), contextlib.redirect_stdout(sys.stderr):
             loaded = ep.load()
             if callable(loaded):
                 loaded()
-    except Exception as exc:  # a broken plugin must not take the zoo down with it
-        failure = PluginFailure(ep.name, _distribution(ep), f"{type(exc).__name__}: {exc}")
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a broken plugin must not take the zoo, or the program, down with it
+        failure = PluginFailure(ep.name, _distribution(ep), registry._describe(exc))
         _failures.append(failure)
         log.warning("digitzoo: skipped plugin %r from %s: %s", ep.name, failure.distribution, failure.error)
 
 
+def _load_all() -> None:
+    eps = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.value != _BUILTIN_MODULE)
+    if not any(ep.value == _BUILTIN_MODULE for ep in eps):
+        # Running from a source tree that was never installed: no metadata, same models.
+        with registry.registering_from(registry.BUILTIN_SOURCE):
+            importlib.import_module(_BUILTIN_MODULE)
+    for ep in eps:
+        if (ep.name, ep.value) in _tried:  # the same distribution found twice on sys.path
+            continue
+        _load_one(ep)
+        _tried.add((ep.name, ep.value))
+
+
 def load_plugins() -> None:
-    """Import every ``digitzoo.models`` entry point, once."""
-    global _loaded
+    """Import every ``digitzoo.models`` entry point, once.
+
+    A plugin may read the zoo while it is imported (to reuse a built-in recipe, say): it then
+    sees the built-in models and the plugins loaded before it.
+    """
+    global _loaded, _loading
     if _loaded:
         return
     with _lock:
-        if _loaded:
+        if _loaded or _loading:  # loaded by another thread meanwhile, or a plugin asking mid-load
             return
-        eps = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.value != _BUILTIN_MODULE)
-        if not any(ep.value == _BUILTIN_MODULE for ep in eps):
-            # Running from a source tree that was never installed: no metadata, same models.
-            with registry.registering_from(registry.BUILTIN_SOURCE):
-                importlib.import_module(_BUILTIN_MODULE)
-        seen: set[tuple[str, str]] = set()
-        for ep in eps:
-            if (ep.name, ep.value) in seen:  # the same distribution found twice on sys.path
-                continue
-            seen.add((ep.name, ep.value))
-            _load_one(ep)
-        _loaded = True
+        _loading = True
+        try:
+            _load_all()
+            _loaded = True
+        finally:
+            _loading = False
 
 
 def plugin_failures() -> list[PluginFailure]:
@@ -90,4 +115,5 @@ def _forget_plugins() -> None:
         for name in [n for n, spec in registry._REGISTRY.items() if spec.source != registry.BUILTIN_SOURCE]:
             del registry._REGISTRY[name]
         _failures.clear()
+        _tried.clear()
         _loaded = False

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from digitzoo import build_model, list_models, model_info, plugins
+from digitzoo.errors import ModelError
 from digitzoo_cli.main import cli
 
 PLUGINS = Path(__file__).parent / "plugins"
@@ -52,11 +56,15 @@ def test_broken_plugins_are_skipped_by_name_and_the_rest_works(plugin_path, capl
     assert "clash-ok" not in names  # registered before the clash, rolled back with it
     assert model_info("mlp").source == "built-in"
     failures = {f.entry_point: f for f in plugins.plugin_failures()}
-    assert set(failures) == {"broken", "clash"}
-    assert "ModuleNotFoundError" in failures["broken"].error
+    assert set(failures) == {"broken", "clash", "exit", "missing"}
+    assert failures["broken"].error == "ModuleNotFoundError: No module named 'a_module_that_does_not_exist'"
     assert "already registered" in failures["clash"].error
+    assert failures["exit"].error == "SystemExit: zoo-exit gives up"
+    assert failures["missing"].error.startswith("AttributeError: ")
+    assert "register_models" in failures["missing"].error
     assert "skipped plugin 'broken' from zoo-broken" in caplog.text
     assert "skipped plugin 'clash' from zoo-clash" in caplog.text
+    assert "skipped plugin 'exit' from zoo-exit: SystemExit: zoo-exit gives up" in caplog.text
 
 
 def test_cli_lists_plugin_models_and_warns_on_stderr(plugin_path):
@@ -64,8 +72,73 @@ def test_cli_lists_plugin_models_and_warns_on_stderr(plugin_path):
     plugin_path("good")
     result = CliRunner().invoke(cli, ["models", "--json"])
     assert result.exit_code == 0, result.output
-    assert '"source": "zoo-extra"' in result.stdout
-    assert "skipped plugin 'broken'" in result.stderr
+    assert {"zoo-extra", "built-in"} == {model["source"] for model in json.loads(result.stdout)}
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 4, result.stderr  # one line per skipped plugin, sys.exit() included
+    assert all(line.startswith("digitzoo: skipped plugin ") for line in warnings)
+    assert "skipped plugin 'exit' from zoo-exit" in result.stderr
+
+
+def test_ctrl_c_while_a_plugin_loads_is_not_swallowed(plugin_path):
+    plugin_path("interrupt")
+    with pytest.raises(KeyboardInterrupt):
+        list_models()
+    with pytest.raises(KeyboardInterrupt):  # not marked as tried: the next use tries it again
+        list_models()
+    assert plugins._failures == []
+
+
+def test_a_plugin_may_read_the_zoo_while_it_is_imported():
+    # A child process, so that a deadlock, should it come back, fails this test, not the suite.
+    code = "from digitzoo import model_info as m; print(m('mlp-reuse').source, m('mlp-reuse').recipe == m('mlp').recipe)"
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(PLUGINS / "reentrant"), os.environ.get("PYTHONPATH", "")])}
+    try:
+        result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("loading a plugin that calls model_info() at import hung")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["zoo-reuse", "True"]
+
+
+def test_what_a_plugin_prints_goes_to_stderr(plugin_path, capsys):
+    plugin_path("noisy")
+    result = CliRunner().invoke(cli, ["models", "--json", "noisy"])
+    assert result.exit_code == 0, result.output
+    assert [model["name"] for model in json.loads(result.stdout)] == ["noisy"]
+    assert "zoo-noisy: imported" in result.stderr
+    capsys.readouterr()
+    build_model("noisy")
+    printed = capsys.readouterr()
+    assert printed.out == "" and "Total params" in printed.err  # the builder's model.summary()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("raises", r": its builder raised ValueError: no weights for you$"),
+        ("exits", r": its builder raised SystemExit: 2$"),
+        ("not-a-model", r": its builder returned str, not a keras.Model$"),
+        ("three-classes", r" has output of shape \(3,\), expected \(10,\): one per digit$"),
+        ("channels", r" takes input of shape \(28, 28, 1\), expected \(28, 28\)$"),
+        ("raw-scores", r" outputs scores from .* per image, not probabilities: end it with a softmax"),
+        ("sigmoid", r" outputs scores from .* per image, not probabilities: end it with a softmax"),
+    ],
+)
+def test_faulty_builders_fail_their_own_model_by_name(plugin_path, name, message):
+    plugin_path("faulty")
+    plugin_path("good")
+    with pytest.raises(ModelError, match=rf"^model '{name}' \(from zoo-faulty\){message}") as error:
+        build_model(name, compile=False)
+    assert "\n" not in str(error.value)
+    assert build_model("softmax").count_params() == model_info("softmax").params  # other models unaffected
+
+
+def test_cli_train_refuses_a_model_of_raw_scores_in_one_line(plugin_path, mnist_npz):
+    plugin_path("faulty")
+    result = CliRunner().invoke(cli, ["train", "raw-scores", "--data", str(mnist_npz), "--epochs", "1", "--quiet"])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: model 'raw-scores' (from zoo-faulty) outputs scores from ")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
 
 
 def test_plugins_load_once(plugin_path, monkeypatch):

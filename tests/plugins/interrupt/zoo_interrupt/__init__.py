@@ -1,0 +1,3 @@
+"""A plugin whose import the user interrupts with Ctrl-C."""
+
+raise KeyboardInterrupt
