@@ -7,6 +7,8 @@ import hashlib
 import json
 import multiprocessing
 import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -155,6 +157,43 @@ def test_what_killed_writers_left_is_removed_by_the_next_save(tmp_path):
         assert path.exists(), path
     assert cache.lookup("tiny", KEY) == saved
     assert cache.lookup("tiny", "fedcba9876543210")["tag"] == "other"
+
+
+class Hanging(StandIn):
+    def __init__(self, payload: str, started) -> None:
+        super().__init__(payload)
+        self.started = started
+
+    def save(self, path: Path) -> None:
+        super().save(path)
+        self.started.set()
+        time.sleep(120)  # killed here
+
+
+def _save_and_hang(root: str, started) -> None:
+    ModelCache(root).save(Hanging("half", started), "tiny", KEY, sidecar(tag="half"))
+
+
+def test_a_save_killed_midway_keeps_the_old_pair_and_its_leftover_goes_once_stale(tmp_path):
+    cache = ModelCache(tmp_path)
+    kept = save(cache, "kept")
+    ctx = multiprocessing.get_context("spawn")
+    started = ctx.Event()
+    process = ctx.Process(target=_save_and_hang, args=(str(tmp_path), started))
+    process.start()
+    assert started.wait(120)
+    os.kill(process.pid, signal.SIGKILL)
+    process.join(120)
+    [leftover] = tmp_path.glob(".*.tmp*")
+    assert cache.lookup("tiny", KEY) == kept
+
+    save(cache, "fresh leftover kept")  # it could be a save still running elsewhere
+    assert leftover.exists()
+    long_ago = leftover.stat().st_mtime - STALE_AFTER - 1
+    os.utime(leftover, (long_ago, long_ago))
+    saved = save(cache, "stale leftover removed")
+    assert not leftover.exists()
+    assert visible_files(tmp_path) == sorted([saved["file"], f"tiny-{KEY}.json"])
 
 
 def test_a_cache_written_before_content_named_files_is_read_and_then_replaced(tmp_path):
