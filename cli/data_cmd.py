@@ -23,6 +23,8 @@ __all__ = ["data"]
 @click.command()
 @click.option(
     "--data",
+    # Not named "data": cli.main would then suggest "rerun with --data PATH" when MNIST is missing,
+    # and --data cannot be combined with --fetch.
     "data_path",
     type=click.Path(exists=False, path_type=Path),
     help="An mnist.npz or a folder of MNIST IDX files (default: $DIGITZOO_DATA, then the caches).",

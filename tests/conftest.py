@@ -53,7 +53,6 @@ def _offline(progress):
 def homes(tmp_path, monkeypatch):
     """Empty digitzoo and Keras homes, no DIGITZOO_DATA, and no network."""
     from digitzoo import data
-    from digitzoo.errors import DataError
 
     monkeypatch.setenv("DIGITZOO_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))

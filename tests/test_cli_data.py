@@ -90,14 +90,35 @@ def test_fetch_json(cached):
     assert json.loads(result.stdout) == {"path": str(cached), "fingerprint": data.MNIST_FINGERPRINT}
 
 
+def _error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if not line.startswith("warning: ")]
+
+
 def test_fetch_offline_is_an_error_that_says_what_to_do(homes):
     result = CliRunner().invoke(cli, ["data", "--fetch"])
     assert result.exit_code == 1
-    assert "Error: MNIST is not available; tried " in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert "download (nowhere): offline (test)" in result.stderr
-    assert "--data PATH or DIGITZOO_DATA" in result.stderr
+    assert "warning: skipping the download: offline (test)\n" in result.stderr  # said as it happens
+    [error] = _error_lines(result.stderr)
+    assert error.startswith("Error: MNIST is not available; tried ")
+    assert "download (nowhere): offline (test)" in error
+    assert error.endswith("or set DIGITZOO_DATA to that path")  # --data cannot be combined with --fetch
     assert result.stdout == ""
+
+
+def test_a_command_with_data_option_names_it_when_mnist_is_missing(homes):
+    result = CliRunner().invoke(cli, ["train", "tiny", "--quiet"])
+    assert result.exit_code == 1
+    [error] = _error_lines(result.stderr)
+    assert error.startswith("Error: MNIST is not available; tried ")
+    assert error.endswith("or set DIGITZOO_DATA to that path (rerun with --data PATH)")
+
+
+def test_fetch_into_a_home_that_is_a_file_fails_before_downloading(homes):
+    (homes / "home").write_text("not a folder")
+    result = CliRunner().invoke(cli, ["data", "--fetch"])
+    assert result.exit_code == 1
+    home = homes / "home"
+    assert result.stderr == f"Error: cannot save MNIST in {home}: not a folder; point $DIGITZOO_HOME at a writable folder\n"
 
 
 def test_fetch_shows_skipped_sources_as_warnings(homes, mnist_npz):
