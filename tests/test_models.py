@@ -9,23 +9,30 @@ from digitzoo import build_model, list_models, model_info
 
 
 @pytest.mark.parametrize("name", list_models())
-def test_model_builds_and_runs_a_forward_pass(name):
+def test_model_maps_raw_pixels_to_probabilities_image_by_image(name):
     spec = model_info(name)
     model = build_model(name)
     assert model.count_params() == spec.params
     assert tuple(model.input_shape[1:]) == spec.input_shape
-    pixels = np.random.default_rng(0).integers(0, 256, size=(4, *spec.input_shape)).astype("float32")
-    probs = np.asarray(model(pixels))
-    assert probs.shape == (4, 10)
+    # uint8 pixels as training feeds them; each image's row must not depend on the others in the batch.
+    pixels = np.random.default_rng(0).integers(0, 256, size=(4, *spec.input_shape), dtype=np.uint8)
+    probs = np.asarray(model(pixels, training=False))  # as digitzoo.inference runs it: no augmentation
+    assert probs.shape == (4, 10) and probs.min() >= 0
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
-    assert model.optimizer is not None and model.loss.name == "categorical_crossentropy"
+    np.testing.assert_allclose(np.asarray(model(pixels[2:3], training=False))[0], probs[2], rtol=1e-4, atol=1e-6)
+    assert np.abs(probs[0] - probs[1]).max() > 0  # the output depends on the image
 
 
 @pytest.mark.parametrize("name", list_models())
-def test_metadata_is_complete(name):
-    spec = model_info(name)
-    assert spec.description and spec.behaviour in ("underfits", "generalises", "overfits")
-    assert spec.recipe.epochs >= 1 and spec.recipe.batch_size >= 1
+def test_model_is_compiled_with_its_recorded_recipe(name):
+    recipe = model_info(name).recipe
+    model = build_model(name)
+    assert type(model.optimizer).__name__.lower() == recipe.optimizer
+    assert model.loss.get_config()["label_smoothing"] == pytest.approx(recipe.label_smoothing)
+    assert model.jit_compile is recipe.jit_compile
+    # The rate of the first step: the recipe's, or 0 where a cosine schedule warms up to it.
+    first = recipe.learning_rate if recipe.schedule == "constant" else 0.0
+    assert float(model.optimizer.learning_rate) == pytest.approx(first)
 
 
 def test_mlp_is_the_tutorial_network():

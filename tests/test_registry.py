@@ -4,7 +4,7 @@ import pytest
 
 from digitzoo import Recipe, UnknownModelError, build_model, list_models, model_info, register_model
 from digitzoo import registry
-from digitzoo.errors import DigitzooError
+from digitzoo.errors import DigitzooError, ModelError
 
 
 @pytest.fixture
@@ -45,6 +45,7 @@ def test_duplicate_name_is_an_error(scratch_registry):
         ({"params": 0}, "params must be a positive whole number"),
         ({"behaviour": "memorises"}, "behaviour must be one of"),
         ({"recipe": {"epochs": 3}}, "recipe must be a digitzoo Recipe"),
+        ({"input_shape": (28, 28, 1)}, r"input_shape must be \(28, 28\), the MNIST images, got \(28, 28, 1\)"),
     ],
 )
 def test_register_model_validates_metadata(scratch_registry, kwargs, message):
@@ -87,8 +88,13 @@ def test_build_model_rejects_unknown_options():
 
 def test_builder_must_return_a_keras_model(scratch_registry):
     register_model("notamodel", description="x", params=1, recipe=Recipe(), behaviour="overfits")(lambda: 42)
-    with pytest.raises(DigitzooError, match="returned int, not a keras.Model"):
+    with pytest.raises(ModelError, match="^model 'notamodel': its builder returned int, not a keras.Model$"):
         build_model("notamodel")
+
+
+def test_a_builder_that_fails_on_an_option_is_a_model_error():
+    with pytest.raises(ModelError, match="^model 'mlp': its builder raised ValueError: .*units=-1$"):
+        build_model("mlp", hidden=-1)
 
 
 def test_build_model_uncompiled():
@@ -136,11 +142,28 @@ def _functional(input_shape, outputs, activation="softmax"):
         (lambda: _functional((28, 28), 3), r"output of shape \(3,\), expected \(10,\)"),
         (lambda: _functional((32, 32), 10), r"input of shape \(32, 32\), expected \(28, 28\)"),
         (lambda: __import__("keras").Sequential([__import__("keras").layers.Dense(10)]), "no defined input"),
+        (lambda: _functional((28, 28), 10, activation=None), r"outputs scores .* not probabilities: end it with a softmax"),
+        (lambda: _functional((28, 28), 10, activation="relu"), "not probabilities"),
     ],
 )
-def test_models_of_the_wrong_shape_are_refused_when_built(scratch_registry, make, message):
-    from digitzoo.errors import ModelError
-
+def test_models_that_cannot_learn_digits_are_refused_when_built(scratch_registry, make, message):
     register_model("misfit", description="x", params=1, recipe=Recipe(), behaviour="overfits")(make)
     with pytest.raises(ModelError, match=message):
         build_model("misfit")
+
+
+def test_the_probability_check_draws_no_random_numbers(monkeypatch):
+    # What is trained after a build follows from the seed alone, whether the model was checked or not.
+    import random
+
+    import keras
+    import numpy as np
+
+    def draws_after_a_build():
+        keras.utils.set_random_seed(0)
+        build_model("tiny", compile=False)
+        return random.random(), np.random.random(), float(keras.random.uniform(()))
+
+    checked = draws_after_a_build()
+    monkeypatch.setattr(registry, "_check_probabilities", lambda *args: None)
+    assert draws_after_a_build() == checked
