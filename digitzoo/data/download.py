@@ -78,7 +78,8 @@ def _download(url: str, host: str, dest: Path, timeout: float, progress: Progres
     report(progress, f"waiting for {host} (at most {timeout:g} s)", 0, None)
     try:
         response = urllib.request.urlopen(url, timeout=timeout)
-    except (OSError, http.client.HTTPException) as exc:  # URLError and timeouts are OSErrors
+    # URLError and timeouts are OSErrors; ValueError: a URL urllib cannot use.
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         if _timed_out(exc):
             raise ConnectionError(f"no reply from {host} within {timeout:g} s") from exc
         raise ConnectionError(f"unreachable: {exc}") from exc
