@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import time
 
 from rich.console import Console
@@ -22,6 +23,9 @@ def _metrics(logs: dict | None) -> str:
 
 def fit_progress(console: Console, label: str):
     """A Keras callback that reports the training of model ``label`` on ``console``."""
+    from digitzoo._tensorflow import import_quietly
+
+    import_quietly()  # this is often the first use of Keras in a command: load it without TF's start-up lines
     import keras
 
     class FitProgress(keras.callbacks.Callback):
@@ -45,6 +49,9 @@ def fit_progress(console: Console, label: str):
                     transient=True,
                 )
                 self.bar.start()
+                # Keras skips on_train_end when the training is interrupted; a bar left running
+                # would leave the terminal's cursor hidden after the command has ended.
+                atexit.register(self.bar.stop)
                 self.epoch_task = self.bar.add_task(f"{label} epochs", total=self.epochs, metrics="")
                 self.batch_task = self.bar.add_task(self.batch_label, total=self.steps or None, metrics="")
 
@@ -69,6 +76,7 @@ def fit_progress(console: Console, label: str):
         def on_train_end(self, logs=None):
             if self.bar:
                 self.bar.stop()
+                atexit.unregister(self.bar.stop)
                 console.print(
                     f"{label}: trained {self.epochs} epochs in {time.perf_counter() - self.started:.1f} s",
                     highlight=False,

@@ -9,11 +9,19 @@ inside the commands that need them.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import os
+import signal
+import sys
+import threading
 import warnings
+from collections.abc import Iterator
 
 import click
+
+from .params import MODELS_KEY
 
 __all__ = ["cli"]
 
@@ -64,6 +72,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 class _Group(click.Group):
     """Commands imported on first use; digitzoo's errors become one clean line and exit code 1."""
 
+    def main(self, *args, **kwargs):
+        _replace_unencodable_output()
+        return super().main(*args, **kwargs)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(_COMMANDS) | set(self.commands))
 
@@ -95,25 +107,82 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         from digitzoo.errors import DigitzooError, DigitzooWarning
 
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _sigterm_raises():
             warnings.simplefilter("always", DigitzooWarning)
             warnings.showwarning = _show_warning
             try:
                 return super().invoke(ctx)
             except DigitzooError as exc:
-                hint = _remedy_hint(exc.remedy, ctx.meta.get("digitzoo.command"))
+                hint = _remedy_hint(exc.remedy, ctx.meta.get("digitzoo.command"), ctx.meta.get(MODELS_KEY, ()))
                 raise click.ClickException(f"{exc}{hint}") from exc
+            except KeyboardInterrupt:
+                _stopped_by("Interrupted", ctx, 128 + signal.SIGINT)
+            except _Terminated:
+                _stopped_by("Terminated", ctx, 128 + signal.SIGTERM)
+            except BrokenPipeError:
+                raise  # click ends quietly when the reader of the output has gone (| head)
+            except OSError as exc:
+                # The library reports the files it knows of; this is the rest (a full disk under
+                # stdout …): one line, not a traceback.
+                raise click.ClickException(_os_error_message(exc)) from exc
 
 
-# How the command at hand applies a library error's remedy, if it has the option for it.
-_REMEDY_OPTIONS = {"retrain": ("retrain", "rerun with --retrain"), "data": ("data", "rerun with --data PATH")}
+class _Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that cleanup (``finally``, temporary files) runs."""
 
 
-def _remedy_hint(remedy: str | None, command: click.Command | None) -> str:
+def _raise_terminated(signum, frame) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # only it may handle signals
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped_by(what: str, ctx: click.Context, code: int) -> None:
+    """The conventional exit of a command stopped by a signal: one line, no traceback, 128 + signal."""
+    # On a terminal Ctrl-C has just echoed "^C": start a line of our own.
+    start = "\n" if sys.stderr is not None and sys.stderr.isatty() else ""
+    click.echo(f"{start}{what}", err=True)
+    ctx.exit(code)
+
+
+def _os_error_message(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
+def _replace_unencodable_output() -> None:
+    """A character the terminal cannot show becomes '?' instead of a UnicodeEncodeError.
+
+    An ASCII or Latin-1 locale cannot encode "×" of a table, nor can any terminal encode a file
+    name that was not valid UTF-8; neither is worth losing the output for.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="replace")
+
+
+# How the command at hand applies a library error's remedy: its own option if it has one, else
+# `digitzoo train`'s (predict uses the models train makes).
+_REMEDY_OPTIONS = {"retrain": ("retrain", "--retrain"), "data": ("data", "--data PATH")}
+
+
+def _remedy_hint(remedy: str | None, command: click.Command | None, models: tuple[str, ...] = ()) -> str:
     if remedy not in _REMEDY_OPTIONS or command is None:
         return ""
-    option, hint = _REMEDY_OPTIONS[remedy]
-    return f" ({hint})" if any(p.name == option for p in command.params) else ""
+    option, flag = _REMEDY_OPTIONS[remedy]
+    if any(p.name == option for p in command.params):
+        return f" (rerun with {flag})"
+    return f" (run 'digitzoo train {models[0]} {flag}')" if len(models) == 1 else ""
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["model_names"]
+__all__ = ["MODELS_KEY", "model_names"]
+
+#: ``ctx.meta`` key of the model names the command was given (a tuple), for error hints.
+MODELS_KEY = "digitzoo.models"
 
 
 def model_names(ctx: click.Context, param: click.Parameter, value):
@@ -15,6 +18,8 @@ def model_names(ctx: click.Context, param: click.Parameter, value):
     """
     from digitzoo.registry import model_info
 
-    for name in (value,) if isinstance(value, str) else value or ():
+    names = (value,) if isinstance(value, str) else tuple(value or ())
+    for name in names:
         model_info(name)
+    ctx.meta[MODELS_KEY] = names
     return value

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import click
-
-from digitzoo.errors import DigitzooError
 
 from .output import stderr_console, stdout_console
 from .params import model_names
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from digitzoo.predict import Prediction
 
 __all__ = ["predict"]
 
@@ -41,77 +39,82 @@ def predict(
     """Recognise the handwritten digit in each IMAGE (a photo, scan or drawing).
 
     Dark ink on light paper and chalk on a dark board both work. The model is the cached
-    trained one; if there is none it is trained first.
+    trained one; if there is none it is trained first. An image that cannot be read is
+    reported (with --json, as an entry with an "error") and the exit code is 1.
 
     \b
     Example:
         digitzoo predict assets/digits/seven.jpg
         digitzoo predict --multi assets/digits/row.jpg --debug /tmp/why
     """
-    from digitzoo.predict import predict_stages, read_digits
+    from digitzoo.predict import predict_stages, prepare_stage_folder, read_images, save_stages
 
     err = stderr_console(quiet=quiet, soft_wrap=True)
-    stages, failed = [], []
-    for path in images:
-        try:
-            stage = read_digits(path, multi=multi)
-            stages.append((path, stage))
-            if not multi and stage.columns > 1:
-                err.print(f"{path}: looks like {stage.columns} digits side by side; --multi reads each", highlight=False)
-        except DigitzooError as exc:
-            message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-            failed.append(message)
-            click.echo(f"Error: {message}", err=True)
-    if stages:
-        keras_model = _trained_model(model, err)
-        results = predict_stages(keras_model, [s for _, s in stages], top=top, sources=[str(p) for p, _ in stages])
-        if debug is not None:
-            _save_debug(debug, stages)
-        _show(results, as_json, top)
-    if failed:
+    if debug is not None:
+        prepare_stage_folder(debug)  # a folder that cannot be written fails now, not after training
+    stages = read_images(images, multi=multi)
+    _report_errors(images, stages)
+    read = [s for s in stages if not isinstance(s, Exception)]
+    keras_model = _trained_model(model, err, quiet) if read else None
+    predictions = predict_stages(keras_model, stages, top=top, sources=images)
+    if not multi:
+        _hint_rows(predictions, err)
+    _show(predictions, as_json, top)
+    if debug is not None:
+        # After the results are shown: a write that fails now (a full disk) loses no prediction.
+        save_stages(predictions, debug)
+    if len(read) < len(stages):
         raise SystemExit(1)
 
 
-def _trained_model(model: str, err: Console):
-    """The cached trained model, or a newly trained one (with a notice and progress)."""
-    from digitzoo.training import train
+def _trained_model(name: str, err: Console, quiet: bool):
+    """The cached trained model, or one trained now with the progress ``digitzoo train`` shows."""
+    from digitzoo._tensorflow import import_quietly
+    from digitzoo.training import load_trained, train
 
     from .fit_progress import fit_progress
+    from .progress import fetch_mnist_if_missing
 
-    cached = train(model, only_cached=True)
-    if cached is not None:
-        return cached.model
-    err.print(f"no trained {model!r} model in the cache yet: training it first", highlight=False)
-    return train(model, callbacks=[fit_progress(err, model)]).model
-
-
-def _save_debug(folder: Path, stages) -> None:
-    from digitzoo.image.io import write_image
-
-    for path, stage in stages:
-        stem = re.sub(r"[^\w.-]+", "_", path.stem)
-        write_image(folder / f"{stem}-1-gray.png", stage.gray)
-        write_image(folder / f"{stem}-2-ink.png", stage.ink)
-        write_image(folder / f"{stem}-3-binary.png", stage.binary)
-        for i, (crop, digit) in enumerate(zip(stage.crops, stage.digits), start=1):
-            write_image(folder / f"{stem}-4-crop-{i}.png", crop)
-            write_image(folder / f"{stem}-5-mnist-{i}.png", digit)
+    import_quietly()
+    if train(name, only_cached=True, load=False) is not None:
+        return load_trained(name)
+    err.print(f"no trained {name!r} model in the cache yet: training it first", highlight=False)
+    fetch_mnist_if_missing(None, err)
+    return load_trained(name, callbacks=[] if quiet else [fit_progress(err, name)])
 
 
-def _show(results, as_json: bool, top: int) -> None:
+def _report_errors(images: tuple[Path, ...], stages: list) -> None:
+    """One ``Error:`` line per image that cannot be read, at once rather than after any training."""
+    for path, stage in zip(images, stages):
+        if isinstance(stage, Exception):
+            message = str(stage) if str(path) in str(stage) else f"{path}: {stage}"
+            click.echo(f"Error: {message}", err=True)
+
+
+def _hint_rows(predictions: list[Prediction], err: Console) -> None:
+    for p in predictions:
+        if p.stages is not None and p.stages.columns > 1:
+            message = f"{p.source}: looks like {p.stages.columns} digits side by side; --multi reads each"
+            err.print(message, highlight=False, markup=False)
+
+
+def _show(predictions: list[Prediction], as_json: bool, top: int) -> None:
     if as_json:
-        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
+        click.echo(json.dumps([p.to_dict() for p in predictions], indent=2))
+        return
+    read = [p for p in predictions if not p.error]
+    if not read:
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="digitzoo predict")
     table.add_column("image", style="bold cyan", overflow="fold")
     table.add_column("read", style="bold", justify="center")
     table.add_column("confidence", justify="right")
     table.add_column(f"top {top} per digit")
-    for r in results:
-        alternatives = "\n".join(
-            "  ".join(f"{d} {p:.1%}" for d, p in g.top) for g in r.guesses
-        )
-        table.add_row(r.source, r.digits, f"{r.confidence:.1%}", alternatives)
+    for p in read:
+        alternatives = "\n".join("  ".join(f"{d} {q:.1%}" for d, q in g.top) for g in p.guesses)
+        # Text, not str: a file name such as "[draft].png" is not rich markup.
+        table.add_row(Text(p.source), p.digits, f"{p.confidence:.1%}", alternatives)
     stdout_console().print(table)

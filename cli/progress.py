@@ -6,6 +6,7 @@ plain line, so captured output stays readable.
 
 from __future__ import annotations
 
+import os
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
 
-__all__ = ["ProgressReporter"]
+__all__ = ["ProgressReporter", "fetch_mnist_if_missing"]
 
 
 class ProgressReporter:
@@ -64,3 +65,16 @@ class ProgressReporter:
         if stage not in self._tasks:
             self._tasks[stage] = self._bars.add_task(stage, total=total)
         self._bars.update(self._tasks[stage], completed=done, total=total)
+
+
+def fetch_mnist_if_missing(data: str | None, console: Console) -> None:
+    """Download MNIST now, with progress on ``console``, rather than silently inside a training.
+
+    Nothing happens when ``data`` names a file, ``$DIGITZOO_DATA`` is set or digitzoo's cache has
+    MNIST already.
+    """
+    from digitzoo.data import fetch_mnist, mnist_cache_path
+
+    if data is None and not os.environ.get("DIGITZOO_DATA") and not mnist_cache_path().exists():
+        with ProgressReporter(console) as progress:
+            fetch_mnist(progress=progress)

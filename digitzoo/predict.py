@@ -1,20 +1,41 @@
-"""Recognising digits in photos with a trained model from the zoo."""
+"""Recognising digits in photos with a trained model from the zoo.
+
+Reading an image (:func:`read_images`) and classifying its digits (:func:`predict_stages`) are
+separate steps, so that one unreadable file costs only its own result and the model is loaded
+(or trained) only once some image has been read. :func:`predict_digits` does both.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
-from .errors import DigitzooError
+from .errors import DigitzooError, ImageError
 from .image.digits import DigitStages, digit_stages
 from .image.io import read_image
 from .inference import predict_proba
 
-__all__ = ["DigitGuess", "Prediction", "classify", "predict_digits", "predict_stages", "read_digits"]
+__all__ = [
+    "DigitGuess",
+    "Prediction",
+    "classify",
+    "predict_digits",
+    "predict_stages",
+    "prepare_stage_folder",
+    "read_digits",
+    "read_images",
+    "save_stages",
+]
+
+Image = np.ndarray | str | os.PathLike
+
 
 @dataclass
 class DigitGuess:
@@ -27,15 +48,21 @@ class DigitGuess:
 
 @dataclass
 class Prediction:
-    """What was read in one image. ``confidence`` is the product of the digits' probabilities."""
+    """What was read in one image. ``confidence`` is the product of the digits' probabilities.
+
+    ``error`` says why an image could not be read; such a prediction has no digits or guesses.
+    """
 
     digits: str
     confidence: float
     guesses: list[DigitGuess]
     stages: DigitStages | None = field(default=None, repr=False)
     source: str = ""
+    error: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        if self.error:
+            return {"source": self.source, "error": self.error}
         return {
             "source": self.source,
             "digits": self.digits,
@@ -49,8 +76,7 @@ class Prediction:
 
 def classify(model, digits: np.ndarray, *, top: int = 3) -> list[DigitGuess]:
     """Classify (N, 28, 28) MNIST-style uint8 digits in batches with a Keras model."""
-    if not 1 <= top <= 10:
-        raise DigitzooError(f"top must be from 1 to 10, got {top}")
+    _check_top(top)
     if len(digits) == 0:
         return []
     probs = predict_proba(model, digits)
@@ -61,32 +87,37 @@ def classify(model, digits: np.ndarray, *, top: int = 3) -> list[DigitGuess]:
     ]
 
 
-def predict_stages(model, stages: Sequence[DigitStages], *, top: int = 3, sources: Sequence[str] = ()) -> list[Prediction]:
-    """Classify the digits that :func:`digit_stages` found, all images in one batched call."""
-    digits = [d for s in stages for d in s.digits]
-    guesses = classify(model, np.stack(digits) if digits else np.zeros((0, 28, 28), np.uint8), top=top)
-    results, start = [], 0
+def predict_stages(
+    model, stages: Sequence[DigitStages | DigitzooError], *, top: int = 3, sources: Sequence[Any] = ()
+) -> list[Prediction]:
+    """Classify the digits that :func:`read_images` found, all images in one batched call.
+
+    An error in ``stages`` becomes a prediction with that ``error``. ``model`` is not used when no
+    stage holds a digit. ``sources`` name the images, in the same order.
+    """
+    read = [s for s in stages if isinstance(s, DigitStages)]
+    digits = [d for s in read for d in s.digits]
+    guesses = iter(classify(model, np.stack(digits) if digits else np.zeros((0, 28, 28), np.uint8), top=top))
+    results = []
     for i, stage in enumerate(stages):
-        mine = guesses[start : start + len(stage.digits)]
-        start += len(stage.digits)
-        results.append(
-            Prediction(
-                digits="".join(str(g.digit) for g in mine),
-                confidence=float(np.prod([g.confidence for g in mine])),
-                guesses=mine,
-                stages=stage,
-                source=sources[i] if i < len(sources) else "",
-            )
-        )
+        source = str(sources[i]) if i < len(sources) else ""
+        if isinstance(stage, DigitzooError):
+            results.append(Prediction("", 0.0, [], source=source, error=str(stage)))
+            continue
+        mine = [next(guesses) for _ in stage.digits]
+        digits_read = "".join(str(g.digit) for g in mine)
+        confidence = float(np.prod([g.confidence for g in mine]))
+        results.append(Prediction(digits_read, confidence, mine, stages=stage, source=source))
     return results
 
 
 def predict_digits(
-    images: Sequence[np.ndarray | str | os.PathLike],
+    images: Sequence[Image],
     *,
     model: Any = "cnn",
     multi: bool = False,
     top: int = 3,
+    errors: Literal["raise", "collect"] = "raise",
     **train_kwargs: Any,
 ) -> list[Prediction]:
     """Read the digit (or, with ``multi``, the row of digits) in each image.
@@ -94,18 +125,87 @@ def predict_digits(
     ``images`` are arrays (as :func:`digitzoo.image.preprocess_digit` takes them) or file paths.
     ``model`` is a zoo name — its cached trained model is used, trained first if there is none
     (``train_kwargs`` go to :func:`digitzoo.train`) — or a Keras model. All digits of all images
-    go to the model together, in batches.
+    go to the model together, in batches. An image that cannot be read raises its ``ImageError``,
+    or with ``errors="collect"`` becomes a prediction with that ``error`` while the rest are read;
+    the model is loaded only if some image was read.
     """
-    stages = [read_digits(image, multi=multi) for image in images]
-    if isinstance(model, str):
+    if errors not in ("raise", "collect"):
+        raise DigitzooError(f"errors must be 'raise' or 'collect', got {errors!r}")
+    _check_top(top)  # before any training, not after
+    stages = read_images(images, multi=multi)
+    failed = [s for s in stages if isinstance(s, DigitzooError)]
+    if failed and errors == "raise":
+        raise failed[0]
+    if isinstance(model, str) and len(failed) < len(stages):
+        from ._tensorflow import import_quietly
         from .training import load_trained
 
+        import_quietly()
         model = load_trained(model, **train_kwargs)
     sources = [str(image) if isinstance(image, (str, os.PathLike)) else "" for image in images]
     return predict_stages(model, stages, top=top, sources=sources)
 
 
-def read_digits(image: np.ndarray | str | os.PathLike, *, multi: bool = False) -> DigitStages:
+def read_images(images: Sequence[Image], *, multi: bool = False) -> list[DigitStages | DigitzooError]:
+    """Each image's stages (see :func:`read_digits`), or the error that stopped that image."""
+    stages: list[DigitStages | DigitzooError] = []
+    for image in images:
+        try:
+            stages.append(read_digits(image, multi=multi))
+        except DigitzooError as exc:
+            stages.append(exc)
+    return stages
+
+
+def read_digits(image: Image, *, multi: bool = False) -> DigitStages:
     """The pipeline's stages for an image array or file."""
     pixels = read_image(image) if isinstance(image, (str, os.PathLike)) else image
     return digit_stages(pixels, multi=multi)
+
+
+def prepare_stage_folder(folder: str | os.PathLike) -> Path:
+    """Make ``folder`` if needed and check that files can be written in it; raise ``ImageError`` if not.
+
+    Call it before reading and classifying, so that a folder that cannot hold the stage images
+    fails at once rather than after the work.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ImageError(f"{folder}: cannot write the stage images there ({exc.strerror or exc})") from None
+    return folder
+
+
+def save_stages(predictions: Sequence[Prediction], folder: str | os.PathLike) -> list[Path]:
+    """Write each read image's stages as PNG files in ``folder``; return their paths.
+
+    Per image: ``NAME-1-gray``, ``-2-ink``, ``-3-binary``, then ``-4-crop-K`` and ``-5-mnist-K``
+    for each digit K. NAME is the file's stem (``image-I`` for an array), with ``-I`` added when
+    two images share a stem, so no image's stages overwrite another's. Predictions without
+    stages (images that could not be read) are skipped.
+    """
+    from .image.io import write_image
+
+    folder = prepare_stage_folder(folder)
+    written: list[Path] = []
+    used: set[str] = set()
+    for i, prediction in enumerate(predictions, start=1):
+        if prediction.stages is None:
+            continue
+        stem = re.sub(r"[^\w.-]+", "_", Path(prediction.source).stem) if prediction.source else f"image-{i}"
+        stem = f"{stem}-{i}" if stem in used else stem
+        used.add(stem)
+        stage = prediction.stages
+        images = {"1-gray": stage.gray, "2-ink": stage.ink, "3-binary": stage.binary}
+        for k, (crop, digit) in enumerate(zip(stage.crops, stage.digits), start=1):
+            images |= {f"4-crop-{k}": crop, f"5-mnist-{k}": digit}
+        written += [write_image(folder / f"{stem}-{name}.png", pixels) for name, pixels in images.items()]
+    return written
+
+
+def _check_top(top: int) -> None:
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or not 1 <= top <= 10:
+        raise DigitzooError(f"top must be a whole number from 1 to 10, got {top!r}")

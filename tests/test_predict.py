@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitzoo import DigitzooError
+from digitzoo import DigitzooError, ImageError
 from digitzoo import predict as predict_module
 from digitzoo.cache import ModelCache
 from digitzoo.data import load_mnist
 from digitzoo.inference import predict_proba
-from digitzoo.predict import classify, predict_digits
+from digitzoo.predict import classify, predict_digits, prepare_stage_folder, save_stages
 from digitzoo.training import train
 
 cv2 = pytest.importorskip("cv2")
@@ -79,10 +79,75 @@ def test_classify_agrees_with_model_predict(quick_cnn, mnist_test):
     np.testing.assert_allclose([g.confidence for g in guesses], probabilities.max(axis=1), atol=1e-5)
 
 
-def test_classify_validates_top(quick_cnn):
-    with pytest.raises(DigitzooError, match="top must be from 1 to 10, got 0"):
-        classify(quick_cnn, np.zeros((1, 28, 28), np.uint8), top=0)
+@pytest.mark.parametrize("top", [0, 11, 2.5, True])
+def test_classify_validates_top(quick_cnn, top):
+    with pytest.raises(DigitzooError, match=f"top must be a whole number from 1 to 10, got {top!r}"):
+        classify(quick_cnn, np.zeros((1, 28, 28), np.uint8), top=top)
+
+
+def test_classify_nothing(quick_cnn):
     assert classify(quick_cnn, np.zeros((0, 28, 28), np.uint8)) == []
+
+
+def test_a_bad_top_fails_before_any_image_is_read_or_model_trained(monkeypatch):
+    monkeypatch.setattr(predict_module, "read_images", _never)
+    with pytest.raises(DigitzooError, match="top must be a whole number from 1 to 10, got 0"):
+        predict_digits([np.zeros((28, 28), np.uint8)], model="tiny", top=0)
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("not to be called")
+
+
+def test_unreadable_images_raise_or_are_collected(quick_cnn, mnist_test, tmp_path):
+    x, _ = mnist_test
+    missing = tmp_path / "missing.png"
+    images = [np.zeros((40, 40), np.uint8), _on_paper(x[0]), missing]
+    with pytest.raises(ImageError, match="no ink found in the image"):
+        predict_digits(images, model=quick_cnn)
+    blank, digit, gone = predict_digits(images, model=quick_cnn, errors="collect")
+    assert blank.error.startswith("no ink found in the image") and blank.digits == "" and blank.guesses == []
+    assert blank.to_dict() == {"source": "", "error": blank.error}
+    assert digit.error == "" and len(digit.digits) == 1 and len(digit.guesses) == 1
+    assert gone.to_dict() == {"source": str(missing), "error": f"{missing}: no such file"}
+
+
+def test_a_model_is_loaded_only_when_some_image_was_read(monkeypatch, tmp_path):
+    from digitzoo import training
+
+    monkeypatch.setattr(training, "load_trained", _never)
+    [result] = predict_digits([tmp_path / "missing.png"], model="tiny", errors="collect")
+    assert result.error.endswith("no such file")
+
+
+def test_errors_must_be_raise_or_collect():
+    with pytest.raises(DigitzooError, match="errors must be 'raise' or 'collect', got 'ignore'"):
+        predict_digits([], errors="ignore")
+
+
+def test_save_stages_names_every_file_and_keeps_images_of_the_same_name_apart(quick_cnn, mnist_test, tmp_path):
+    x, _ = mnist_test
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        cv2.imwrite(str(tmp_path / folder / "digit.png"), _on_paper(x[1]))
+    results = predict_digits(
+        [tmp_path / "a" / "digit.png", tmp_path / "missing.png", tmp_path / "b" / "digit.png", _on_paper(x[2])],
+        model=quick_cnn,
+        errors="collect",
+    )
+    written = save_stages(results, tmp_path / "out" / "stages")
+    stages = ["1-gray", "2-ink", "3-binary", "4-crop-1", "5-mnist-1"]
+    expected = [f"{stem}-{stage}.png" for stem in ("digit", "digit-3", "image-4") for stage in stages]
+    assert [p.name for p in written] == expected
+    assert sorted(p.name for p in (tmp_path / "out" / "stages").iterdir()) == sorted(expected)
+    assert cv2.imread(str(written[4]), cv2.IMREAD_UNCHANGED).shape == (28, 28)
+
+
+def test_a_stage_folder_that_cannot_be_made_is_an_image_error(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ImageError, match=r"file/sub: cannot write the stage images there \("):
+        prepare_stage_folder(tmp_path / "file" / "sub")
+    assert prepare_stage_folder(tmp_path / "new" / "sub").is_dir()
 
 
 PHOTOS = Path(__file__).parent / "data" / "photos"
