@@ -44,23 +44,22 @@ class Recipe:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
-        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+        # An infinite learning rate trains to NaN, and NaN is no number JSON can record.
+        if not (_is_number(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be a positive number, not NaN or infinity, got {self.learning_rate!r}")
         for field in ("batch_size", "epochs"):
             value = getattr(self, field)
-            if not (isinstance(value, int) and value >= 1):
+            if not (_is_whole(value) and value >= 1):
                 raise ValueError(f"{field} must be a whole number >= 1, got {value!r}")
-        if self.train_size is not None and not (
-            isinstance(self.train_size, int) and 1 <= self.train_size <= MNIST_TRAIN_SIZE
-        ):
+        if self.train_size is not None and not (_is_whole(self.train_size) and 1 <= self.train_size <= MNIST_TRAIN_SIZE):
             raise ValueError(
                 f"train_size must be a whole number from 1 to {MNIST_TRAIN_SIZE}, got {self.train_size!r}"
             )
-        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not (_is_number(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}")
         if not isinstance(self.jit_compile, bool):
             raise ValueError(f"jit_compile must be True or False, got {self.jit_compile!r}")
-        if not (isinstance(self.label_smoothing, (int, float)) and 0 <= self.label_smoothing < 1):
+        if not (_is_number(self.label_smoothing) and 0 <= self.label_smoothing < 1):
             raise ValueError(f"label_smoothing must be from 0 up to 1, got {self.label_smoothing!r}")
 
     def replace(self, **changes: Any) -> Recipe:
@@ -91,6 +90,14 @@ class Recipe:
         smoothing = f", smoothing {self.label_smoothing:g}" if self.label_smoothing else ""
         xla = ", XLA" if self.jit_compile else ""
         return f"{self.optimizer} lr {lr}, batch {self.batch_size}, {self.epochs} ep, {size}{smoothing}{xla}"
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # True is an int to Python
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def steps_per_execution(recipe: Recipe, n_train: int | None = None) -> int:

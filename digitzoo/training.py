@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
+import importlib.util
 import inspect
+import json
+import math
 import os
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, NoReturn
 
 import numpy as np
 
 from .cache import ModelCache, cache_key
 from .diagnosis import diagnose
-from .errors import DigitzooError
-from .recipe import compile_model
+from .errors import CacheError, DigitzooError
+from .paths import models_dir
+from .recipe import Recipe, compile_model
 from .registry import build_model, model_info
 
-__all__ = ["TrainResult", "train", "compare", "load_trained"]
+__all__ = ["TrainResult", "train", "compare", "load_trained", "check_cache_writable"]
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 _EVAL_BATCH = 1024
@@ -80,14 +87,24 @@ class TrainResult:
         return cls(**{k: v for k, v in meta.items() if k in names})
 
 
+_RECORDED_PACKAGES = ("digitzoo", "keras", "tensorflow", "numpy")
+# The libraries whose code computes the weights: a new version may initialise or train differently.
+_WEIGHT_PACKAGES = ("keras", "tensorflow", "numpy")
+# digitzoo code outside the builder that decides the weights: compile_model and the training loop.
+_TRAINING_MODULES = ("digitzoo.recipe", "digitzoo.training")
+# Modules of this package a builder imports are part of the model (the shared input rescaling …).
+_MODELS_PACKAGE = "digitzoo.models"
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def _versions() -> dict[str, str]:
-    out = {}
-    for package in ("digitzoo", "keras", "tensorflow", "numpy"):
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            out[package] = "unknown"
-    return out
+    return {package: _version(package) for package in _RECORDED_PACKAGES}
 
 
 def _check_arrays(arrays: Arrays) -> None:
@@ -96,10 +113,16 @@ def _check_arrays(arrays: Arrays) -> None:
     except (TypeError, ValueError):
         raise DigitzooError("data must be a path or ((x_train, y_train), (x_test, y_test))") from None
     for images, labels, part in ((x, y, "train"), (xt, yt, "test")):
+        if not (isinstance(images, np.ndarray) and isinstance(labels, np.ndarray)):
+            raise DigitzooError(f"{part} images and labels must be numpy arrays, got {type(images).__name__} and {type(labels).__name__}")
         if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels) or len(images) == 0:
             raise DigitzooError(
                 f"{part} images must be (N, 28, 28) with N matching labels, got {images.shape} and {labels.shape}"
             )
+        if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
+            raise DigitzooError(f"{part} images must hold pixel values 0-255, got dtype {images.dtype}")
+        if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() > 9:
+            raise DigitzooError(f"{part} labels must be whole numbers 0-9 in shape (N,), got {labels.dtype} {labels.shape}")
 
 
 def _load_data(data: str | Path | Arrays | None, train_size: int | None, seed: int) -> Arrays:
@@ -118,13 +141,67 @@ def _one_hot(labels: np.ndarray) -> np.ndarray:
     return np.eye(10, dtype="uint8")[labels.astype(np.int64)]
 
 
-def _builder_hash(builder: Any) -> str:
-    """sha256 of the source of the module that defines ``builder``: edit a model, train it anew."""
+def _code_fingerprint(builder: Any) -> str:
+    """sha256 of all the code that decides the weights of what ``builder`` builds: edit any, train anew.
+
+    That is the builder's module and the ``digitzoo.models`` modules it imports (directly or
+    through one another), ``digitzoo.recipe`` (compile_model), this module (the training loop),
+    how the training subset is drawn, and the versions of keras, tensorflow and numpy.
+    """
+    from .data import stratified_subset
+
+    module = inspect.getmodule(builder)
+    modules = ([module, *_model_modules(module)] if module is not None else []) + [
+        importlib.import_module(name) for name in _TRAINING_MODULES
+    ]
+    parts: dict[str, Any] = {m.__name__: _source(m) for m in modules}
+    parts["stratified_subset"] = _source(stratified_subset)
+    parts["versions"] = {package: _version(package) for package in _WEIGHT_PACKAGES}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _source(obj: Any) -> str:
+    """The source code of a module or function; empty if there is none (defined interactively)."""
     try:
-        source = inspect.getsource(inspect.getmodule(builder))
+        return inspect.getsource(obj)
     except (OSError, TypeError):
-        return ""  # defined interactively: no source to hash
-    return hashlib.sha256(source.encode()).hexdigest()
+        return ""
+
+
+def _model_modules(module: ModuleType) -> list[ModuleType]:
+    """The ``digitzoo.models`` modules that ``module`` imports, directly or through one another."""
+    found: dict[str, ModuleType] = {}
+    todo = [module]
+    while todo:
+        for name in _imported_names(todo.pop()):
+            if not name.startswith(f"{_MODELS_PACKAGE}.") or name in found:
+                continue
+            try:
+                found[name] = importlib.import_module(name)
+            except ImportError:
+                continue  # the ``x`` of ``from m import x`` names no module
+            todo.append(found[name])
+    return [found[name] for name in sorted(found)]
+
+
+def _imported_names(module: ModuleType) -> set[str]:
+    """Absolute names ``module`` imports anywhere in its source; ``from m import x`` gives m and m.x."""
+    try:
+        tree = ast.parse(_source(module))
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            try:
+                base = importlib.util.resolve_name("." * node.level + (node.module or ""), module.__package__)
+            except (ImportError, ValueError):
+                continue
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
 
 
 def _data_hash(data: Arrays | None) -> str:
@@ -134,7 +211,10 @@ def _data_hash(data: Arrays | None) -> str:
     if data is None:
         return MNIST_FINGERPRINT  # whatever load_mnist finds verifies to exactly MNIST
     _check_arrays(data)
-    return fingerprint(data)
+    digest = fingerprint(data)
+    # fingerprint hashes the bytes alone; the same bytes as int8 or float32 are other pixel values.
+    dtypes = [str(array.dtype) for pair in data for array in pair]
+    return digest if set(dtypes) == {"uint8"} else f"{digest}:{','.join(dtypes)}"
 
 
 def train(
@@ -156,21 +236,19 @@ def train(
 ) -> TrainResult | None:
     """Train ``name`` with its registered recipe (any argument given overrides it).
 
-    ``data`` is a path for :func:`digitzoo.data.load_mnist` (``None``: look in the usual places)
-    or the arrays themselves. A run with the same model, recipe, options, seed and data as a
-    cached one reuses that model unless ``retrain``; ``load=False`` then skips loading it.
-    ``callbacks`` are Keras callbacks passed to ``fit`` (progress bars, early stopping …).
+    ``options`` are the builder's own options; recipe fields among them (``{"optimizer": "adam"}``)
+    change the recipe as the arguments do. ``data`` is a path for :func:`digitzoo.data.load_mnist`
+    (``None``: look in the usual places) or the arrays themselves. A run with the same model,
+    recipe, options, seed, data and code as a cached one reuses that model unless ``retrain``;
+    ``load=False`` then skips loading it. The model returned is compiled with its recipe either
+    way. ``callbacks`` are Keras callbacks passed to ``fit`` (progress bars, early stopping …).
     ``only_cached=True`` returns the cached result or ``None``, never training.
     """
     spec = model_info(name)
-    options = dict(options or {})
-    try:
-        recipe = spec.recipe.replace(
-            epochs=epochs, train_size=train_size, batch_size=batch_size, learning_rate=learning_rate
-        )
-    except ValueError as exc:
-        raise DigitzooError(str(exc)) from None
-    if not isinstance(seed, int) or seed < 0:
+    recipe, options = _recipe_and_options(
+        spec.recipe, options, epochs=epochs, train_size=train_size, batch_size=batch_size, learning_rate=learning_rate
+    )
+    if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
         raise DigitzooError(f"seed must be a whole number >= 0, got {seed!r}")
     cache = cache if cache is not None else ModelCache()
     if isinstance(data, (str, Path)) or (data is None and os.environ.get("DIGITZOO_DATA")):
@@ -179,19 +257,17 @@ def train(
 
         data = load_mnist(data)
     data_hash = _data_hash(data)
-    key = cache_key(name, recipe.to_dict(), seed, data_hash, options, _builder_hash(spec.builder))
-    model_path, _ = cache.paths(name, key)
+    key = cache_key(name, recipe.to_dict(), seed, data_hash, options, _code_fingerprint(spec.builder))
 
     if use_cache and not retrain and (meta := cache.lookup(name, key)) is not None:
-        result = TrainResult.from_dict(meta)
-        result.reused, result.model_path = True, str(model_path)
-        result.model = cache.load(name, key) if load else None
-        return result
+        return _reuse(cache, name, key, meta, recipe, load)
     if only_cached:
         return None
-
+    if use_cache:
+        check_cache_writable(cache)  # before the training (and any download), not after it
+    model = _build(name, options, seed)
     (x, y), (xt, yt) = _load_data(data, recipe.train_size, seed)
-    model, metrics = _fit_and_evaluate(name, recipe, options, seed, (x, y), (xt, yt), callbacks)
+    metrics = _fit_and_evaluate(model, name, recipe, (x, y), (xt, yt), callbacks)
     result = TrainResult(
         name=name,
         params=int(model.count_params()),
@@ -208,27 +284,105 @@ def train(
         **metrics,
     )
     if use_cache:
-        cache.save(model, name, key, result.to_dict())
-        result.model_path = str(model_path)
+        cache.save(model, name, key, result.to_dict())  # an OSError becomes a CacheError naming the folder
+        result.model_path = str(cache.paths(name, key)[0])
     return result
 
 
-def _fit_and_evaluate(name, recipe, options, seed, train_set, test_set, callbacks) -> tuple[Any, dict[str, Any]]:
+def _recipe_and_options(
+    registered: Recipe, options: dict[str, Any] | None, **overrides: Any
+) -> tuple[Recipe, dict[str, Any]]:
+    """The recipe with every change applied, and the builder's own options.
+
+    A recipe field can come as an argument (``None``: unchanged) or inside ``options``, as
+    ``build_model`` takes it; either way it changes the recipe. Two different values for one
+    field are refused.
+    """
+    options = dict(options or {})
+    fields = {f.name for f in dataclasses.fields(Recipe)}
+    from_options = {k: options.pop(k) for k in sorted(set(options) & fields)}
+    given = {k: v for k, v in overrides.items() if v is not None}
+    for field_name in sorted(set(from_options) & set(given)):
+        if from_options[field_name] != given[field_name]:
+            raise DigitzooError(
+                f"{field_name} is given twice, as {given[field_name]!r} and in options as "
+                f"{from_options[field_name]!r}; give it once"
+            )
+    if not all(isinstance(k, str) for k in options):
+        raise DigitzooError(f"option names must be strings, got {sorted(map(repr, options))}")
+    try:
+        json.dumps(options, allow_nan=False)  # the cache key and the sidecar record them as JSON
+    except (TypeError, ValueError) as exc:
+        raise DigitzooError(f"options must be finite numbers, strings, booleans or lists of them: {exc}") from None
+    try:
+        recipe = dataclasses.replace(registered, **from_options).replace(**given)
+    except ValueError as exc:
+        raise DigitzooError(str(exc)) from None
+    return recipe, options
+
+
+def check_cache_writable(cache: ModelCache | None = None) -> None:
+    """Raise ``CacheError`` unless a trained model can be saved in ``cache`` (default: the model cache).
+
+    Creates the folder if needed, then creates and removes a file in it: the only test that
+    holds for read-only mounts, ACLs and a ``$DIGITZOO_HOME`` that is a file.
+    """
+    root = (cache if cache is not None else ModelCache()).root
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        # Named like atomic_path's temporaries, so a leftover of a killed process is cleaned up.
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".write-check.", suffix=".tmp"):
+            pass
+    except OSError as exc:
+        where = "$DIGITZOO_HOME" if root == models_dir() else "the cache folder"
+        raise CacheError(
+            f"cannot save trained models in {root}: {exc.strerror or exc}; make {where} a writable folder",
+            remedy="home",
+        ) from None
+
+
+def _reuse(cache: ModelCache, name: str, key: str, meta: dict[str, Any], recipe: Recipe, load: bool) -> TrainResult:
+    result = TrainResult.from_dict(meta)
+    result.reused = True
+    if load:
+        model = cache.load(name, key)
+        if model is None:
+            raise CacheError(f"cached model {name!r} ({key}) vanished while loading; retraining replaces it", remedy="retrain")
+        # Compiled exactly as training compiles it: the same model whichever way it came.
+        result.model = compile_model(model, recipe, result.train_size)
+    result.model_path = str(cache.paths(name, key)[0])
+    return result
+
+
+def _build(name: str, options: dict[str, Any], seed: int):
     import keras
 
-    keras.utils.set_random_seed(seed)
-    model = compile_model(build_model(name, compile=False, **options), recipe, len(train_set[0]))
+    keras.utils.set_random_seed(seed)  # the initial weights and every shuffle follow from it
+    return build_model(name, compile=False, **options)
+
+
+def _fit_and_evaluate(model, name: str, recipe: Recipe, train_set, test_set, callbacks) -> dict[str, Any]:
+    import keras
+
+    compile_model(model, recipe, len(train_set[0]))
     # The images stay uint8 (every model rescales inside itself): a float32 copy of the training
     # set would cost 4× the memory and bandwidth for the same values.
     (x, y), (xt, yt) = [(images, _one_hot(labels)) for images, labels in (train_set, test_set)]
+    # A run whose loss is no longer finite learns nothing more: stop it at the end of that epoch.
+    stop = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: _stop_if_diverged(model, logs))
     started = time.perf_counter()
     history = model.fit(
-        x, y, batch_size=recipe.batch_size, epochs=recipe.epochs, shuffle=True, verbose=0, callbacks=list(callbacks)
+        x, y, batch_size=recipe.batch_size, epochs=recipe.epochs, shuffle=True, verbose=0, callbacks=[*callbacks, stop]
     )
     seconds = time.perf_counter() - started
+    losses = [float(v) for v in history.history.get("loss", [])]
+    if not all(map(_finite, losses)):
+        _diverged(name, recipe, f"in epoch {len(losses)} of {recipe.epochs}")
     train_loss, train_acc = model.evaluate(x, y, batch_size=_EVAL_BATCH, verbose=0)
     test_loss, test_acc = model.evaluate(xt, yt, batch_size=_EVAL_BATCH, verbose=0)
-    return model, {
+    if not (_finite(train_loss) and _finite(test_loss)):
+        _diverged(name, recipe, "when evaluated")
+    return {
         "train_accuracy": float(train_acc),
         "train_loss": float(train_loss),
         "test_accuracy": float(test_acc),
@@ -236,6 +390,22 @@ def _fit_and_evaluate(name, recipe, options, seed, train_set, test_set, callback
         "train_seconds": round(seconds, 3),
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
     }
+
+
+def _finite(value: Any) -> bool:
+    return math.isfinite(float(value))
+
+
+def _stop_if_diverged(model, logs: dict[str, Any] | None) -> None:
+    if not _finite((logs or {}).get("loss", 0.0)):
+        model.stop_training = True
+
+
+def _diverged(name: str, recipe: Recipe, when: str) -> NoReturn:
+    raise DigitzooError(
+        f"training {name!r} diverged: its loss became NaN or infinite {when}, so nothing was cached; "
+        f"a smaller learning rate than {recipe.learning_rate:g} may help"
+    )
 
 
 def compare(names: Sequence[str], *, data: str | Path | Arrays | None = None, **kwargs: Any) -> list[TrainResult]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -107,17 +108,170 @@ def test_a_wrong_data_path_is_an_error_even_when_the_model_is_cached(mnist_npz, 
         train("tiny", epochs=1, train_size=500, cache=cache)
 
 
-def test_editing_a_models_source_changes_its_cache_key():
-    import hashlib
-    import inspect
+# A tiny run for the tests that only need one cached model.
+_TINY = {"epochs": 1, "train_size": 500}
 
-    from digitzoo import model_info
-    from digitzoo.cache import cache_key
-    from digitzoo.training import _builder_hash
 
-    builder = model_info("mlp").builder
-    source = inspect.getsourcefile(builder)
-    assert _builder_hash(builder) == hashlib.sha256(open(source, encoding="utf-8").read().encode()).hexdigest()
-    assert _builder_hash(builder) != _builder_hash(model_info("cnn").builder)
-    args = ("mlp", {"epochs": 1}, 0, "data", {})
-    assert cache_key(*args, builder="a") != cache_key(*args, builder="b")
+@pytest.fixture(scope="module")
+def cached_tiny(small_mnist, tmp_path_factory):
+    """A cache holding ``tiny`` trained with _TINY on small_mnist: one training for many lookups."""
+    cache = ModelCache(tmp_path_factory.mktemp("cached") / "models")
+    train("tiny", data=small_mnist, cache=cache, **_TINY)
+    return cache
+
+
+def _is_cached(small_mnist, cache) -> bool:
+    return train("tiny", data=small_mnist, cache=cache, only_cached=True, load=False, **_TINY) is not None
+
+
+@pytest.mark.parametrize(
+    "piece",
+    [
+        "digitzoo.models.mlp",  # the builder's module
+        "digitzoo.models._layers",  # the input rescaling it imports
+        "digitzoo.recipe",  # compile_model
+        "digitzoo.training",  # the training loop
+        "stratified_subset",  # which images a train_size picks
+    ],
+)
+def test_editing_code_that_decides_the_weights_trains_anew(piece, small_mnist, cached_tiny, monkeypatch):
+    from digitzoo import training
+
+    assert _is_cached(small_mnist, cached_tiny)
+    source = training._source
+    monkeypatch.setattr(training, "_source", lambda obj: source(obj) + ("\n# edited" if obj.__name__ == piece else ""))
+    assert not _is_cached(small_mnist, cached_tiny)
+
+
+@pytest.mark.parametrize("package", ["keras", "tensorflow", "numpy"])
+def test_a_new_version_of_a_library_that_trains_trains_anew(package, small_mnist, cached_tiny, monkeypatch):
+    from digitzoo import training
+
+    assert _is_cached(small_mnist, cached_tiny)
+    version = training._version
+    monkeypatch.setattr(training, "_version", lambda name: "99.0" if name == package else version(name))
+    assert not _is_cached(small_mnist, cached_tiny)
+
+
+def test_code_that_does_not_build_the_model_keeps_its_cache(small_mnist, cached_tiny, monkeypatch):
+    from digitzoo import training
+
+    source = training._source
+    edited = "digitzoo.models.cnn"
+    monkeypatch.setattr(training, "_source", lambda obj: source(obj) + ("\n# edited" if obj.__name__ == edited else ""))
+    assert _is_cached(small_mnist, cached_tiny)  # tiny is built without cnn.py
+
+
+def test_the_fingerprint_reads_the_real_sources_and_follows_imports(tmp_path, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    from digitzoo.training import _model_modules, _source
+
+    mlp = sys.modules["digitzoo.models.mlp"]
+    assert _source(mlp) == Path(mlp.__file__).read_text(encoding="utf-8")
+    assert [m.__name__ for m in _model_modules(mlp)] == ["digitzoo.models._layers"]
+    # A plugin outside digitzoo that imports a shared piece inside its builder.
+    (tmp_path / "zoo_plugin_a1.py").write_text(
+        "def build():\n    from digitzoo.models._layers import pixels_input\n    return pixels_input()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import zoo_plugin_a1
+
+    assert [m.__name__ for m in _model_modules(zoo_plugin_a1)] == ["digitzoo.models._layers"]
+
+
+def test_a_reused_model_is_compiled_as_a_new_one_is(small_mnist, cache):
+    new = train("tiny", data=small_mnist, cache=cache, **_TINY)
+    reused = train("tiny", data=small_mnist, cache=cache, **_TINY)
+    assert reused.reused and not new.reused
+    images, labels = small_mnist[1]
+    one_hot = np.eye(10, dtype="uint8")[labels]
+    for result in (new, reused):
+        loss, accuracy = result.model.evaluate(images, one_hot, batch_size=1024, verbose=0)
+        assert loss == pytest.approx(new.test_loss, rel=1e-5) and accuracy == pytest.approx(new.test_accuracy)
+    assert type(reused.model.optimizer) is type(new.model.optimizer)
+    assert float(reused.model.optimizer.learning_rate) == pytest.approx(float(new.model.optimizer.learning_rate))
+
+
+def test_recipe_fields_in_options_change_the_recipe(small_mnist, cache):
+    result = train("tiny", options={"hidden": 8, "epochs": 1, "train_size": 500}, data=small_mnist, cache=cache)
+    assert result.epochs == 1 and len(result.history["loss"]) == 1 and result.train_size == 500
+    assert result.options == {"hidden": 8} and result.params == 784 * 8 + 8 + 8 * 10 + 10
+    # The same run asked for with arguments is the same cached model.
+    same = train("tiny", epochs=1, train_size=500, options={"hidden": 8}, data=small_mnist, cache=cache, load=False)
+    assert same.reused and same.key == result.key
+    with pytest.raises(DigitzooError, match="epochs is given twice, as 2 and in options as 1; give it once"):
+        train("tiny", epochs=2, options={"epochs": 1}, data=small_mnist, cache=cache)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"hiden": 8}, "model 'tiny' has no option hiden"),
+        ({"hidden": float("nan")}, "options must be finite numbers"),
+        ({"epochs": 0}, "epochs must be a whole number >= 1, got 0"),
+    ],
+)
+def test_bad_options_are_refused_before_any_data_is_needed(homes, options, message):
+    # homes: no MNIST anywhere and no network, so reaching for the data would fail otherwise.
+    with pytest.raises(DigitzooError, match=message):
+        train("tiny", options=options)
+
+
+@pytest.mark.parametrize("rate", [float("inf"), float("nan"), -1.0, True])
+def test_a_learning_rate_that_is_no_finite_positive_number_is_refused(small_mnist, cache, rate):
+    with pytest.raises(DigitzooError, match=f"learning_rate must be a positive number, not NaN or infinity, got {rate!r}"):
+        train("tiny", learning_rate=rate, data=small_mnist, cache=cache)
+    assert not cache.root.exists()
+
+
+def test_a_run_whose_loss_becomes_nan_is_an_error_and_is_not_cached(small_mnist, cache):
+    # A finite but absurd rate blows the weights up to inf within the first epoch.
+    with pytest.raises(DigitzooError, match=r"training 'tiny' diverged: .* in epoch 1 of 3, so nothing was cached"):
+        train("tiny", epochs=3, train_size=500, learning_rate=1e30, data=small_mnist, cache=cache)
+    assert not list(cache.root.glob("*.json")) and not list(cache.root.glob("*.keras"))
+
+
+def _training_starts(recorded: list[str]):
+    import keras
+
+    return keras.callbacks.LambdaCallback(on_train_begin=lambda logs: recorded.append("trained"))
+
+
+def test_a_home_that_is_a_file_fails_before_training(small_mnist, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.write_text("not a folder")
+    monkeypatch.setenv("DIGITZOO_HOME", str(home))
+    started: list[str] = []
+    # retrain: straight to training (looking the model up under a file is the cache's business).
+    with pytest.raises(CacheError, match=f"cannot save trained models in {home / 'models'}: .*DIGITZOO_HOME") as error:
+        train("tiny", data=small_mnist, retrain=True, callbacks=[_training_starts(started)], **_TINY)
+    assert error.value.remedy == "home" and started == []
+    assert home.read_text() == "not a folder"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_home_fails_before_training(small_mnist, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / "models").mkdir(parents=True)
+    (home / "models").chmod(0o555)
+    monkeypatch.setenv("DIGITZOO_HOME", str(home))
+    started: list[str] = []
+    try:
+        with pytest.raises(CacheError, match="cannot save trained models in .*: Permission denied") as error:
+            train("tiny", data=small_mnist, callbacks=[_training_starts(started)], **_TINY)
+    finally:
+        (home / "models").chmod(0o755)
+    assert error.value.remedy == "home" and started == []
+    assert list((home / "models").iterdir()) == []
+
+
+def test_a_cached_model_is_reused_from_a_read_only_cache(small_mnist, cached_tiny, monkeypatch):
+    from digitzoo import training
+
+    def unwritable(cache=None):
+        raise AssertionError("a reused model needs no writable cache")
+
+    monkeypatch.setattr(training, "check_cache_writable", unwritable)
+    assert train("tiny", data=small_mnist, cache=cached_tiny, **_TINY).reused
