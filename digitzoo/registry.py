@@ -275,8 +275,9 @@ def _check_probabilities(model: Any, label: str, input_shape: tuple[int, ...]) -
     sums = rows.sum(axis=1)
     if rows.min() < 0 or rows.max() > 1 or np.abs(sums - 1).max() > _SUM_TOLERANCE:
         raise ModelError(
-            f"{label} outputs scores from {rows.min():.3g} to {rows.max():.3g} summing to {sums.min():.3g}–"
-            f"{sums.max():.3g} per image, not probabilities: end it with a softmax, as in Dense(10, activation=\"softmax\")"
+            f"{label} outputs scores from {rows.min():.3g} to {rows.max():.3g} summing to "
+            f"{sums.min():.3g}–{sums.max():.3g} per image, not probabilities: "
+            'end it with a softmax, as in Dense(10, activation="softmax")'
         )
 
 

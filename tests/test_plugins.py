@@ -90,7 +90,7 @@ def test_ctrl_c_while_a_plugin_loads_is_not_swallowed(plugin_path):
 
 def test_a_plugin_may_read_the_zoo_while_it_is_imported():
     # A child process, so that a deadlock, should it come back, fails this test, not the suite.
-    code = "from digitzoo import model_info as m; print(m('mlp-reuse').source, m('mlp-reuse').recipe == m('mlp').recipe)"
+    code = "from digitzoo import model_info as m; s = m('mlp-reuse'); print(s.source, s.recipe == m('mlp').recipe)"
     env = os.environ | {"PYTHONPATH": os.pathsep.join([str(PLUGINS / "reentrant"), os.environ.get("PYTHONPATH", "")])}
     try:
         result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)

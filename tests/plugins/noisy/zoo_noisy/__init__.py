@@ -7,7 +7,7 @@ from digitzoo import Recipe, register_model
 print("zoo-noisy: imported")
 
 
-@register_model("noisy", description="Prints its summary when built.", params=7850, recipe=Recipe(), behaviour="underfits")
+@register_model("noisy", description="Prints its summary.", params=7850, recipe=Recipe(), behaviour="underfits")
 def noisy():
     inputs = keras.Input((28, 28))
     x = keras.layers.Flatten()(keras.layers.Rescaling(1 / 255)(inputs))
