@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 from collections.abc import Callable
 
@@ -33,7 +34,12 @@ def training_options(command: Callable) -> Callable:
             "--train-size", type=click.IntRange(1, MNIST_TRAIN_SIZE), help="Train on a stratified subset of this many images."
         ),
         click.option("--batch-size", type=click.IntRange(min=1), help="Override the recipe's batch size."),
-        click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Override the learning rate."),
+        click.option(
+            "--learning-rate",
+            type=click.FloatRange(min=0, min_open=True),
+            callback=_finite,
+            help="Override the learning rate.",
+        ),
         click.option("--data", type=click.Path(dir_okay=True), help="MNIST as an .npz or a folder of IDX files."),
         click.option("--retrain", is_flag=True, help="Train again even if a cached model matches."),
         click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only."),
@@ -42,11 +48,17 @@ def training_options(command: Callable) -> Callable:
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"must be a finite number, got {value}")
+    return value
+
+
 def _run(names: tuple[str, ...], *, title: str, as_json: bool, quiet: bool, **kwargs) -> None:
     from digitzoo.training import train as train_model
 
     err = Console(stderr=True, quiet=quiet, soft_wrap=True)
-    _fetch_mnist_if_missing(kwargs["data"], err)
+    _fetch_mnist_if_needed(names, kwargs, err)
     results = []
     for name in names:
         callbacks = [] if quiet else [fit_progress(err, name)]
@@ -55,18 +67,34 @@ def _run(names: tuple[str, ...], *, title: str, as_json: bool, quiet: bool, **kw
             err.print(f"{name}: reusing the cached model {result.model_path}", highlight=False)
         results.append(result)
     if as_json:
-        click.echo(json.dumps([r.to_dict() for r in results], indent=2))
+        click.echo(_strict_json([r.to_dict() for r in results]))
     else:
         stdout_console().print(results_table(results, title))
 
 
-def _fetch_mnist_if_missing(data: str | None, err: Console) -> None:
-    """Download MNIST with a progress bar now rather than silently inside the first training."""
-    from digitzoo.data import fetch_mnist, mnist_cache_path
+def _strict_json(rows: list[dict]) -> str:
+    """JSON that every parser reads: NaN and Infinity are no JSON, so refuse them rather than print them."""
+    try:
+        return json.dumps(rows, indent=2, allow_nan=False)
+    except ValueError:
+        raise click.ClickException("a result holds a number that is not finite (NaN or infinity); JSON cannot carry it") from None
 
-    if data is None and not os.environ.get("DIGITZOO_DATA") and not mnist_cache_path().exists():
-        with ProgressReporter(err) as progress:
-            fetch_mnist(progress=progress)
+
+def _fetch_mnist_if_needed(names: tuple[str, ...], kwargs: dict, err: Console) -> None:
+    """Download MNIST with a progress bar now rather than silently inside the first training.
+
+    Only if some model must be trained: cached ones need no data, so they work offline.
+    """
+    from digitzoo.data import fetch_mnist, mnist_cache_path
+    from digitzoo.training import check_cache_writable, train
+
+    if kwargs["data"] is not None or os.environ.get("DIGITZOO_DATA") or mnist_cache_path().exists():
+        return
+    if all(train(name, load=False, only_cached=True, **kwargs) is not None for name in names):
+        return
+    check_cache_writable()  # a home that cannot keep the model should fail before the download
+    with ProgressReporter(err) as progress:
+        fetch_mnist(progress=progress)
 
 
 def results_table(results, title: str = "digitzoo compare") -> Table:
