@@ -1,0 +1,110 @@
+"""How every command ends when it is stopped or its output cannot be written: a line, a code, no traceback.
+
+Each case runs ``digitzoo`` in its own process, as a shell would, since signals, closed pipes and
+terminal encodings belong to a process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+# The real command group, with one more command that waits: it stands for any long command.
+_WAITING = textwrap.dedent(
+    """
+    import sys, time
+    import click
+    from digitzoo_cli.main import cli
+
+    @cli.command()
+    def wait():
+        try:
+            print("ready", flush=True)
+            time.sleep(60)
+        finally:
+            print("cleaned up", flush=True)
+
+    cli(prog_name="digitzoo")
+    """
+)
+
+
+def _digitzoo(*args: str, code: str = "from digitzoo_cli.main import cli; cli(prog_name='digitzoo')", **options):
+    return subprocess.Popen([sys.executable, "-c", code, *args], text=True, **options)
+
+
+@pytest.mark.parametrize(("sent", "code", "line"), [(signal.SIGINT, 130, "Interrupted"), (signal.SIGTERM, 143, "Terminated")])
+def test_a_stopped_command_exits_128_plus_the_signal_after_cleaning_up(sent, code, line):
+    process = _digitzoo("wait", code=_WAITING, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline() == "ready\n"
+    process.send_signal(sent)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == code
+    assert err == f"{line}\n"
+    assert out == "cleaned up\n"  # finally blocks ran: temporary files are removed, not left behind
+
+
+def test_ctrl_c_during_training_exits_130_and_saves_nothing(tmp_path, mnist_npz):
+    args = ["train", "tiny", "--epochs", "500", "--train-size", "1000", "--data", str(mnist_npz)]
+    env = dict(os.environ, DIGITZOO_HOME=str(tmp_path))
+    process = _digitzoo(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    for progress in process.stderr:
+        if progress.startswith("tiny: epoch 2/"):
+            break
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert err.splitlines()[-1] == "Interrupted" and "Traceback" not in err
+    assert out == ""
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_an_encoding_that_lacks_a_character_shows_a_question_mark(tmp_path):
+    # A plugin model whose description an ASCII locale cannot encode.
+    (tmp_path / "zoo_wide.py").write_text(
+        textwrap.dedent(
+            """
+            from digitzoo import Recipe, register_model
+
+            @register_model("wide", description="One Dense layer: 28×28 → 10.", params=7850, recipe=Recipe(),
+                            behaviour="underfits")
+            def wide():
+                raise NotImplementedError
+            """
+        )
+    )
+    info = tmp_path / "zoo_wide-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zoo-wide\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[digitzoo.models]\nwide = zoo_wide\n")
+    env = dict(os.environ, PYTHONIOENCODING="ascii", PYTHONPATH=str(tmp_path))
+    process = _digitzoo("models", "wide", stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "One Dense layer: 28?28 ? 10." in out
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_output_to_a_full_disk_is_a_one_line_error():
+    with open("/dev/full", "w") as full:
+        process = _digitzoo("models", stdout=full, stderr=subprocess.PIPE)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert err == "Error: No space left on device\n"
+
+
+def test_a_reader_that_has_gone_ends_the_command_quietly():
+    """`digitzoo models | head -1`: once head has gone, there is nothing to say to anyone."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line is written
+    process = _digitzoo("models", "--json", stdout=write, stderr=subprocess.PIPE)
+    os.close(write)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert err == ""
