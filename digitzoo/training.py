@@ -12,6 +12,7 @@ import math
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,7 +25,7 @@ import numpy as np
 
 from .cache import ModelCache, cache_key
 from .diagnosis import diagnose
-from .errors import CacheError, DigitzooError
+from .errors import CacheError, DigitzooError, DigitzooWarning
 from .paths import models_dir
 from .recipe import Recipe, compile_model
 from .registry import build_model, model_info
@@ -241,7 +242,9 @@ def train(
     (``None``: look in the usual places) or the arrays themselves. A run with the same model,
     recipe, options, seed, data and code as a cached one reuses that model unless ``retrain``;
     ``load=False`` then skips loading it. The model returned is compiled with its recipe either
-    way. ``callbacks`` are Keras callbacks passed to ``fit`` (progress bars, early stopping …).
+    way. ``callbacks`` are Keras callbacks passed to ``fit`` (progress bars, logging …); the cache
+    cannot tell what they do, so they must not change the training. One that stops it early
+    (early stopping) is allowed, and that run is returned but not cached.
     ``only_cached=True`` returns the cached result or ``None``, never training.
     """
     spec = model_info(name)
@@ -283,10 +286,24 @@ def train(
         model=model,
         **metrics,
     )
-    if use_cache:
+    if use_cache and _followed_recipe(result, recipe):
         cache.save(model, name, key, result.to_dict())  # an OSError becomes a CacheError naming the folder
         result.model_path = str(cache.paths(name, key)[0])
     return result
+
+
+def _followed_recipe(result: TrainResult, recipe: Recipe) -> bool:
+    """Whether the run trained every epoch; a callback that stopped it early made other weights."""
+    done = len(result.history.get("loss", []))
+    if done == recipe.epochs:
+        return True
+    warnings.warn(
+        f"{result.name!r} stopped after {done} of {recipe.epochs} epochs (a callback ended it): "
+        "its weights are not the recipe's, so it was not cached",
+        DigitzooWarning,
+        stacklevel=3,
+    )
+    return False
 
 
 def _recipe_and_options(

@@ -275,3 +275,38 @@ def test_a_cached_model_is_reused_from_a_read_only_cache(small_mnist, cached_tin
 
     monkeypatch.setattr(training, "check_cache_writable", unwritable)
     assert train("tiny", data=small_mnist, cache=cached_tiny, **_TINY).reused
+
+
+def test_the_same_bytes_read_as_other_pixel_values_are_other_data(small_mnist, cached_tiny):
+    (x, y), (xt, yt) = small_mnist
+    as_int8 = ((x.view(np.int8), y), (xt.view(np.int8), yt))  # 200 becomes -56: other images
+    assert train("tiny", data=as_int8, cache=cached_tiny, only_cached=True, **_TINY) is None
+    assert _is_cached(small_mnist, cached_tiny)
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (lambda y: np.where(y == 9, 10, y), "train labels must be whole numbers 0-9"),
+        (lambda y: y.astype("float32"), "train labels must be whole numbers 0-9"),
+    ],
+)
+def test_labels_must_be_digits(small_mnist, cache, labels, message):
+    (x, y), test = small_mnist
+    with pytest.raises(DigitzooError, match=message):
+        train("tiny", data=((x, labels(y)), test), cache=cache, **_TINY)
+
+
+def test_a_run_a_callback_stops_early_is_returned_but_not_cached(small_mnist, cache):
+    import keras
+
+    from digitzoo.errors import DigitzooWarning
+
+    class StopAfterOneEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    with pytest.warns(DigitzooWarning, match="'tiny' stopped after 1 of 2 epochs .* not cached"):
+        result = train("tiny", epochs=2, train_size=500, data=small_mnist, cache=cache, callbacks=[StopAfterOneEpoch()])
+    assert len(result.history["loss"]) == 1 and result.model_path is None
+    assert train("tiny", epochs=2, train_size=500, data=small_mnist, cache=cache, only_cached=True) is None
