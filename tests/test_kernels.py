@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -187,3 +188,12 @@ def test_a_file_whose_name_looks_like_a_matrix_is_still_a_file(tmp_path, monkeyp
     label, kernel = resolve_kernel("3x3,edge")
     assert label == "3x3-edge"
     np.testing.assert_array_equal(kernel, K.VERTICAL)
+
+
+def test_weights_beyond_float32_are_refused_before_they_overflow():
+    """Found by tests/test_image_fuzz.py: 3.4e38 became inf in float32 with a bare numpy warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(KernelError) as info:
+            check_kernel(np.array([[3.40282357e38]]))
+    assert str(info.value) == "kernel has weights beyond ±1e+30; scale it down"

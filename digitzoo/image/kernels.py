@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 MAX_KERNEL_SIDE = 255  # larger kernels are a typo, not a filter
+_MAX_WEIGHT = 1e30  # the kernel is applied in float32, whose largest value is 3.4e38
 
 
 def _constant(rows, scale: float = 1.0) -> np.ndarray:
@@ -119,7 +120,7 @@ def check_kernel(kernel: object, *, what: str = "kernel") -> np.ndarray:
     """Return ``kernel`` as a float64 array if it can be applied, else raise ``KernelError``.
 
     Applicable: a real-valued 2-D array, non-empty, odd height and width (so there is a centre
-    pixel), at most 255 a side, finite values.
+    pixel), at most 255 a side, finite values within ±1e30.
     """
     try:
         array = np.asarray(kernel)
@@ -139,6 +140,8 @@ def check_kernel(kernel: object, *, what: str = "kernel") -> np.ndarray:
     array = array.astype(np.float64)
     if not np.isfinite(array).all():
         raise KernelError(f"{what} contains NaN or infinite values")
+    if np.abs(array).max() > _MAX_WEIGHT:
+        raise KernelError(f"{what} has weights beyond ±{_MAX_WEIGHT:g}; scale it down")
     return array
 
 
