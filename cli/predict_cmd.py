@@ -70,15 +70,17 @@ def predict(
 def _trained_model(name: str, err: Console, quiet: bool):
     """The cached trained model, or one trained now with the progress ``digitzoo train`` shows."""
     from digitzoo._tensorflow import import_quietly
-    from digitzoo.training import load_trained, train
+    from digitzoo.training import check_cache_writable, load_trained, train
 
     from .fit_progress import fit_progress
     from .progress import fetch_mnist_if_missing
 
     import_quietly()
+    # Looked up first only to say what comes and to fetch MNIST with progress, as train does.
     if train(name, only_cached=True, load=False) is not None:
         return load_trained(name)
     err.print(f"no trained {name!r} model in the cache yet: training it first", highlight=False)
+    check_cache_writable()  # a home that cannot keep the model fails before the download
     fetch_mnist_if_missing(None, err)
     return load_trained(name, callbacks=[] if quiet else [fit_progress(err, name)])
 

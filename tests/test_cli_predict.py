@@ -174,3 +174,4 @@ def test_a_cache_remedy_names_the_train_command(runner, photos, monkeypatch):
     assert result.exit_code == 1
     expected = "Error: cached model 'tiny' is damaged; retraining replaces it (run 'digitzoo train tiny --retrain')"
     assert result.stderr.strip() == expected
+
