@@ -175,3 +175,20 @@ def test_a_cache_remedy_names_the_train_command(runner, photos, monkeypatch):
     expected = "Error: cached model 'tiny' is damaged; retraining replaces it (run 'digitzoo train tiny --retrain')"
     assert result.stderr.strip() == expected
 
+
+
+def test_a_home_that_cannot_keep_the_model_fails_before_the_download(homes, photos, monkeypatch):
+    from digitzoo import data, training
+    from digitzoo.errors import CacheError
+
+    def download(progress):
+        raise AssertionError("nothing is downloaded for a model that could not be kept")
+
+    def read_only(cache=None):
+        raise CacheError("cannot save trained models in /models: Read-only file system", remedy="home")
+
+    monkeypatch.setattr(data, "DOWNLOADS", (data.DownloadSource("download", "test", download),))
+    monkeypatch.setattr(training, "check_cache_writable", read_only)
+    result = CliRunner().invoke(cli, ["predict", "-m", "tiny", str(photos / "seven.jpg")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stderr.splitlines()[-1] == "Error: cannot save trained models in /models: Read-only file system"
