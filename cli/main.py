@@ -18,6 +18,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator
+from typing import NoReturn
 
 import click
 
@@ -132,6 +133,7 @@ class _Terminated(BaseException):
 
 
 def _raise_terminated(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the cleanup too
     raise _Terminated
 
 
@@ -147,7 +149,7 @@ def _sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _stopped_by(what: str, ctx: click.Context, code: int) -> None:
+def _stopped_by(what: str, ctx: click.Context, code: int) -> NoReturn:
     """The conventional exit of a command stopped by a signal: one line, no traceback, 128 + signal."""
     # On a terminal Ctrl-C has just echoed "^C": start a line of our own.
     start = "\n" if sys.stderr is not None and sys.stderr.isatty() else ""
@@ -176,7 +178,7 @@ def _replace_unencodable_output() -> None:
 _REMEDY_OPTIONS = {"retrain": ("retrain", "--retrain"), "data": ("data", "--data PATH")}
 
 
-def _remedy_hint(remedy: str | None, command: click.Command | None, models: tuple[str, ...] = ()) -> str:
+def _remedy_hint(remedy: str | None, command: click.Command | None, models: tuple[str, ...]) -> str:
     if remedy not in _REMEDY_OPTIONS or command is None:
         return ""
     option, flag = _REMEDY_OPTIONS[remedy]
