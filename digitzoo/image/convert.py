@@ -41,11 +41,11 @@ def check_image(image: object, *, what: str = "image") -> np.ndarray:
 def to_float(image: np.ndarray) -> np.ndarray:
     """float32 copy scaled to [0, 1] for integer images (0–255, 0–65535); float images as they are."""
     image = check_image(image)
-    if image.dtype == np.uint8:
-        return image.astype(np.float32) / 255.0
-    if image.dtype == np.uint16:
-        return image.astype(np.float32) / 65535.0
-    return image.astype(np.float32)
+    pixels = image.astype(np.float32)  # always a copy: callers may change it in place
+    if image.dtype.kind == "u":
+        # In place: at 16 megapixels BGRA, each float temporary is another 256 MB.
+        np.divide(pixels, 255.0 if image.dtype == np.uint8 else 65535.0, out=pixels)
+    return pixels
 
 
 def to_bgr(image: np.ndarray, *, background: float = 1.0) -> np.ndarray:
@@ -60,8 +60,11 @@ def to_bgr(image: np.ndarray, *, background: float = 1.0) -> np.ndarray:
         return pixels[:, :, 0]
     color = pixels[:, :, :3]
     if pixels.shape[2] == 4:
+        # color · alpha + background · (1 - alpha), in the copy to_float made: no image-sized temporaries
         alpha = np.clip(pixels[:, :, 3:4], 0.0, 1.0)
-        color = color * alpha + background * (1.0 - alpha)
+        color -= background
+        color *= alpha
+        color += background
     return np.ascontiguousarray(color, dtype=np.float32)
 
 
