@@ -21,7 +21,7 @@ import sys
 import threading
 from collections.abc import Iterator
 
-__all__ = ["NOISE", "import_quietly"]
+__all__ = ["NOISE", "import_quietly", "import_keras"]
 
 #: TensorFlow's start-up lines that tell a CPU user nothing they can act on. A line of level F
 #: (fatal) never matches: it explains why the process is about to die.
@@ -73,6 +73,14 @@ def import_quietly() -> None:
             return
         with _filtered_stderr():
             import tensorflow  # noqa: F401
+
+
+def import_keras():
+    """``keras``, with TensorFlow imported quietly first: what the library's entry points call."""
+    import_quietly()
+    import keras
+
+    return keras
 
 
 @contextlib.contextmanager

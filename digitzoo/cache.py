@@ -1,8 +1,9 @@
 """The model cache: trained models as ``.keras`` files with a JSON sidecar.
 
-A model is stored under a key derived from everything that decides its weights (name,
-recipe, builder options, the builder's source, seed, data), so the same request reuses it and
-any change trains anew.
+A model is stored under a key derived from everything that decides its weights (name, recipe,
+builder options, seed, data, and the code: the builder's module and the ``digitzoo.models``
+modules it imports, ``recipe.py``, ``training.py``, the subset choice, and the keras, tensorflow
+and numpy versions), so the same request reuses it and any change trains anew.
 
 Several processes may save and read the same key at once. Each save writes its model to a new
 file named after its content (``NAME-KEY.DIGEST.keras``), then replaces the sidecar
@@ -155,7 +156,7 @@ class ModelCache:
         """The checked contents of ``meta_path``, ``None`` if it does not exist."""
         try:
             text = meta_path.read_text()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no entry, or no cache folder at all
             return None
         except OSError as exc:
             raise CacheError(f"cannot read {meta_path}: {_reason(exc)}; retraining replaces it", remedy="retrain") from None
@@ -241,7 +242,9 @@ def _present(meta: dict[str, Any], model_file: Path) -> dict[str, Any]:
 
 def _load_keras(model_file: Path, name: str):
     """The model in ``model_file``, refused unless it maps the registered input to one output per digit."""
-    import keras
+    from ._tensorflow import import_keras
+
+    keras = import_keras()
 
     from .registry import check_model, model_info
 

@@ -96,6 +96,9 @@ def _forward(model: Any, image_shape: tuple[int, ...], jit_compile: bool) -> Cal
     with _lock:
         per_model = _FORWARDS.setdefault(model, {})
         if jit_compile not in per_model:
+            from ._tensorflow import import_quietly
+
+            import_quietly()
             import tensorflow as tf
 
             ref = weakref.ref(model)

@@ -201,7 +201,9 @@ def _label(spec: ModelSpec) -> str:
 
 
 def _run_builder(spec: ModelSpec, options: dict[str, Any]):
-    import keras
+    from ._tensorflow import import_keras
+
+    keras = import_keras()  # before the builder imports it, so TensorFlow's start-up lines stay off stderr
 
     try:
         # A builder's print() or model.summary() must not end up in output meant for a pipe.
@@ -243,7 +245,9 @@ def check_probabilities(model: Any, name: str, input_shape: tuple[int, ...] = IM
 
 
 def _check_shapes(model: Any, label: str, input_shape: tuple[int, ...]) -> None:
-    import keras
+    from ._tensorflow import import_keras
+
+    keras = import_keras()
 
     if not isinstance(model, keras.Model):
         raise ModelError(f"{label} is a {type(model).__name__}, not a keras.Model")

@@ -262,8 +262,8 @@ def train(
     data_hash = _data_hash(data)
     key = cache_key(name, recipe.to_dict(), seed, data_hash, options, _code_fingerprint(spec.builder))
 
-    if use_cache and not retrain and (meta := cache.lookup(name, key)) is not None:
-        return _reuse(cache, name, key, meta, recipe, load)
+    if use_cache and not retrain and (reused := _reuse(cache, name, key, recipe, load)) is not None:
+        return reused
     if only_cached:
         return None
     if use_cache:
@@ -287,8 +287,8 @@ def train(
         **metrics,
     )
     if use_cache and _followed_recipe(result, recipe):
-        cache.save(model, name, key, result.to_dict())  # an OSError becomes a CacheError naming the folder
-        result.model_path = str(cache.paths(name, key)[0])
+        saved = cache.save(model, name, key, result.to_dict())  # an OSError becomes a CacheError naming the folder
+        result.model_path = str(cache.root / saved["file"])
     return result
 
 
@@ -358,21 +358,29 @@ def check_cache_writable(cache: ModelCache | None = None) -> None:
         ) from None
 
 
-def _reuse(cache: ModelCache, name: str, key: str, meta: dict[str, Any], recipe: Recipe, load: bool) -> TrainResult:
+def _reuse(cache: ModelCache, name: str, key: str, recipe: Recipe, load: bool) -> TrainResult | None:
+    """The cached run under ``key``, its model loaded if ``load``; ``None`` if there is none."""
+    if load:
+        # Sidecar and model read as one pair: another process may save between two separate reads.
+        entry = cache.load_entry(name, key)
+        meta, model = entry if entry is not None else (None, None)
+    else:
+        meta, model = cache.lookup(name, key), None
+    if meta is None:
+        return None
     result = TrainResult.from_dict(meta)
     result.reused = True
-    if load:
-        model = cache.load(name, key)
-        if model is None:
-            raise CacheError(f"cached model {name!r} ({key}) vanished while loading; retraining replaces it", remedy="retrain")
+    if model is not None:
         # Compiled exactly as training compiles it: the same model whichever way it came.
         result.model = compile_model(model, recipe, result.train_size)
-    result.model_path = str(cache.paths(name, key)[0])
+    result.model_path = str(cache.root / meta["file"])
     return result
 
 
 def _build(name: str, options: dict[str, Any], seed: int):
-    import keras
+    from ._tensorflow import import_keras
+
+    keras = import_keras()
 
     keras.utils.set_random_seed(seed)  # the initial weights and every shuffle follow from it
     return build_model(name, compile=False, **options)
@@ -429,9 +437,14 @@ def compare(names: Sequence[str], *, data: str | Path | Arrays | None = None, **
     """Train (or reuse) each model in turn with the same settings; results in the given order."""
     for name in names:
         model_info(name)  # fail on a typo before hours of training
-    return [train(name, data=data, load=False, **kwargs) for name in names]
+    kwargs.setdefault("load", False)  # a comparison needs the numbers, not the models
+    return [train(name, data=data, **kwargs) for name in names]
 
 
 def load_trained(name: str, **kwargs: Any):
-    """The trained Keras model for ``name`` (from the cache, training it first if needed)."""
-    return train(name, load=True, **kwargs).model
+    """The trained Keras model for ``name`` (from the cache, training it first if needed).
+
+    With ``only_cached=True`` it is ``None`` when there is no cached model.
+    """
+    result = train(name, load=True, **kwargs)
+    return result.model if result is not None else None

@@ -6,6 +6,7 @@ own cache folder (``.pytest_cache``) and reused by later runs.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,34 @@ import pytest
 _HOME_VARIABLES = ("DIGITZOO_HOME", "KERAS_HOME", "XDG_CACHE_HOME")
 # The environment as the suite found it, before any test points the homes elsewhere.
 _USER_ENV = {name: os.environ.get(name) for name in _HOME_VARIABLES}
+
+
+def _user_home() -> Path:
+    """The digitzoo home of the user who runs the suite, as digitzoo.paths would find it."""
+    if _USER_ENV["DIGITZOO_HOME"]:
+        return Path(_USER_ENV["DIGITZOO_HOME"]).expanduser()
+    return Path(_USER_ENV["XDG_CACHE_HOME"] or Path.home() / ".cache").expanduser() / "digitzoo"
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    if not folder.is_dir():
+        return {}
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_BEFORE] = _snapshot(_user_home())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before, after = session.config.stash[_BEFORE], _snapshot(_user_home())
+    if before != after:
+        changed = sorted(set(before) ^ set(after) | {k for k in before if after.get(k, before[k]) != before[k]})
+        print(f"\nthe suite changed the user's digitzoo home {_user_home()}: {', '.join(changed[:5])}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_BEFORE = pytest.StashKey[dict]()
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +89,34 @@ def homes(tmp_path, monkeypatch):
     monkeypatch.delenv("DIGITZOO_DATA", raising=False)
     monkeypatch.setattr(data, "DOWNLOADS", (data.DownloadSource("download", "nowhere", _offline),))
     return tmp_path
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A function that makes a folder read-only for this process until the test ends.
+
+    chmod is enough for an ordinary user; root ignores it, so for root the folder becomes a
+    read-only bind mount (skipped where mounting is not allowed).
+    """
+    mounted: list[Path] = []
+    chmodded: list[Path] = []
+
+    def make(folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() != 0:
+            folder.chmod(0o555)
+            chmodded.append(folder)
+            return folder
+        for args in (["--bind", folder, folder], ["-o", "remount,bind,ro", folder]):
+            done = subprocess.run(["mount", *map(str, args)], capture_output=True, text=True)
+            if done.returncode != 0:
+                pytest.skip(f"cannot make a read-only folder as root here: {done.stderr.strip()}")
+            if args[0] == "--bind":
+                mounted.append(folder)
+        return folder
+
+    yield make
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], check=True)
+    for folder in chmodded:
+        folder.chmod(0o755)

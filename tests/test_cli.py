@@ -184,7 +184,7 @@ def test_cached_models_need_no_mnist_and_a_download_only_when_training(runner, m
 def test_a_home_that_is_a_file_is_one_line_before_training(runner, mnist_npz, homes):
     home = homes / "home"
     home.write_text("not a folder")
-    args = ["train", "tiny", "--epochs", "1", "--train-size", "500", "--data", str(mnist_npz), "--retrain"]
+    args = ["train", "tiny", "--epochs", "1", "--train-size", "500", "--data", str(mnist_npz)]
     result = runner.invoke(cli, args)
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: cannot save trained models in {home / 'models'}: ")
