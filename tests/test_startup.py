@@ -211,12 +211,16 @@ def test_an_import_that_kills_the_process_still_shows_its_last_words(tmp_path):
     assert "a line of the native library that matters" in done.stderr
 
 
-def test_train_shows_no_tensorflow_start_up_lines(tmp_path, mnist_npz):
-    args = ["train", "tiny", "--epochs", "1", "--train-size", "200", "--data", str(mnist_npz)]
+@pytest.mark.parametrize("quiet", [False, True])
+def test_train_shows_no_tensorflow_start_up_lines(tmp_path, mnist_npz, quiet):
+    args = ["train", "tiny", "--epochs", "1", "--train-size", "200", "--data", str(mnist_npz), *(["-q"] if quiet else [])]
     env = dict(os.environ, DIGITZOO_HOME=str(tmp_path))
     command = [sys.executable, "-c", "from digitzoo_cli.main import cli; cli(prog_name='digitzoo')", *args]
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert "digitzoo train" in done.stdout and "tiny" in done.stdout
-    assert done.stderr.splitlines()[0].startswith("tiny: epoch 1/1")
-    assert not [line for line in done.stderr.splitlines() if any(mark in line for mark in NOISE_MARKS)]
+    if quiet:
+        assert done.stderr == ""
+    else:
+        assert done.stderr.splitlines()[0].startswith("tiny: epoch 1/1")
+        assert not [line for line in done.stderr.splitlines() if any(mark in line for mark in NOISE_MARKS)]
