@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,15 @@ def read_only_folder(tmp_path):
         subprocess.run(["umount", str(folder)], check=True)
     for folder in chmodded:
         folder.chmod(0o755)
+
+
+def plugin_on_path(folder: Path, module: str, source: str, *, dist: str | None = None) -> Path:
+    """Write a one-module plugin distribution into ``folder`` (to put on PYTHONPATH): ``module``
+    with ``source`` as its code, registered under the ``digitzoo.models`` entry point."""
+    dist = dist or module.replace("_", "-")
+    (folder / f"{module}.py").write_text(textwrap.dedent(source))
+    info = folder / f"{module}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[digitzoo.models]\n{module.split('_')[-1]} = {module}\n")
+    return folder

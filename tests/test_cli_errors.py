@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import plugin_on_path
+
 # The real command group, with one more command that waits: it stands for any long command.
 _WAITING = textwrap.dedent(
     """
@@ -67,22 +69,18 @@ def test_ctrl_c_during_training_exits_130_and_saves_nothing(tmp_path, mnist_npz)
 
 def test_an_encoding_that_lacks_a_character_shows_a_question_mark(tmp_path):
     # A plugin model whose description an ASCII locale cannot encode.
-    (tmp_path / "zoo_wide.py").write_text(
-        textwrap.dedent(
-            """
-            from digitzoo import Recipe, register_model
+    plugin_on_path(
+        tmp_path,
+        "zoo_wide",
+        """
+        from digitzoo import Recipe, register_model
 
-            @register_model("wide", description="One Dense layer: 28×28 → 10.", params=7850, recipe=Recipe(),
-                            behaviour="underfits")
-            def wide():
-                raise NotImplementedError
-            """
-        )
+        @register_model("wide", description="One Dense layer: 28×28 → 10.", params=7850, recipe=Recipe(),
+                        behaviour="underfits")
+        def wide():
+            raise NotImplementedError
+        """,
     )
-    info = tmp_path / "zoo_wide-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zoo-wide\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[digitzoo.models]\nwide = zoo_wide\n")
     env = dict(os.environ, PYTHONIOENCODING="ascii", PYTHONPATH=str(tmp_path))
     process = _digitzoo("models", "wide", stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     out, err = process.communicate(timeout=60)

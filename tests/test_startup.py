@@ -20,6 +20,8 @@ from click.testing import CliRunner
 
 from digitzoo_cli.main import _COMMANDS, cli
 
+from conftest import plugin_on_path
+
 HEAVY = ("tensorflow", "keras", "cv2", "numpy")
 
 _PROBE = textwrap.dedent(
@@ -67,23 +69,19 @@ def test_models_imports_nothing_heavy_and_no_other_command():
 
 def test_models_lists_a_plugin_from_its_entry_point_without_heavy_imports(tmp_path):
     # A plugin whose builder imports Keras when called, as the built-in models do.
-    (tmp_path / "zoo_lazy.py").write_text(
-        textwrap.dedent(
-            """
-            from digitzoo import Recipe, register_model
+    plugin_on_path(
+        tmp_path,
+        "zoo_lazy",
+        """
+        from digitzoo import Recipe, register_model
 
-            @register_model("lazy-softmax", description="One Dense layer.", params=7850,
-                            recipe=Recipe(), behaviour="underfits")
-            def lazy_softmax():
-                import keras
-                raise NotImplementedError
-            """
-        )
+        @register_model("lazy-softmax", description="One Dense layer.", params=7850,
+                        recipe=Recipe(), behaviour="underfits")
+        def lazy_softmax():
+            import keras
+            raise NotImplementedError
+        """,
     )
-    info = tmp_path / "zoo_lazy-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zoo-lazy\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[digitzoo.models]\nlazy = zoo_lazy\n")
     out, modules = _run("models", "--json", pythonpath=tmp_path)
     sources = {m["name"]: m["source"] for m in json.loads(out)}
     assert sources["lazy-softmax"] == "zoo-lazy"
