@@ -18,6 +18,8 @@ def _metrics(logs: dict | None) -> str:
         parts.append(f"loss {float(logs['loss']):.4f}")
     if "accuracy" in logs:
         parts.append(f"acc {float(logs['accuracy']):.2%}")
+    if "val_accuracy" in logs:  # the test set, evaluated after each epoch
+        parts.append(f"test acc {float(logs['val_accuracy']):.2%}")
     return "  ".join(parts)
 
 

@@ -309,3 +309,14 @@ def test_a_run_a_callback_stops_early_is_returned_but_not_cached(small_mnist, ca
 def test_compare_and_load_trained_take_the_options_train_takes(small_mnist, cache):
     assert compare(["tiny"], data=small_mnist, cache=cache, load=True, **_TINY)[0].model is not None
     assert load_trained("tiny", data=small_mnist, cache=cache, only_cached=True, epochs=2) is None
+
+
+def test_every_epoch_records_train_and_test_curves_and_the_last_test_point_is_the_result(small_mnist, cache):
+    result = train("tiny", epochs=3, train_size=500, data=small_mnist, cache=cache)
+    assert sorted(result.history) == ["accuracy", "loss", "test_accuracy", "test_loss"]
+    assert all(len(values) == 3 for values in result.history.values())
+    assert result.history["test_accuracy"][-1] == result.test_accuracy
+    assert result.history["test_loss"][-1] == result.test_loss
+    assert result.test_pass_seconds > 0 and result.train_seconds > 0
+    reused = train("tiny", epochs=3, train_size=500, data=small_mnist, cache=cache, load=False)
+    assert reused.reused and reused.history == result.history  # a cached model has its curves too

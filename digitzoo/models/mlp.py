@@ -77,9 +77,9 @@ def mlp_l2(*, hidden: int = 256, depth: int = 3, l2: float = 1e-4):
     "overfit",
     description="A large unregularised MLP trained on 1 000 images: memorises them, generalises worse.",
     params=1863690,
-    # Batch 128 rather than 32: it memorises the 1 000 images just the same (100%; 91.7% on the test
-    # set against 92.2%), in 8.3 s instead of 14.6 s.
-    recipe=Recipe(optimizer="adam", learning_rate=1e-3, batch_size=128, epochs=50, train_size=1000, jit_compile=True),
+    # 15 epochs: it knows its 1 000 images perfectly after about ten, and each epoch ends with a test
+    # pass over 10 000 images for the learning curves (0.4 s here, ten times the epoch's training).
+    recipe=Recipe(optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=15, train_size=1000, jit_compile=True),
     behaviour="overfits",
 )
 def overfit(*, hidden: int = 1024, depth: int = 2):
