@@ -1,0 +1,13 @@
+"""Figures of digitzoo's results, drawn with matplotlib.
+
+Every function takes results and returns a ``matplotlib.figure.Figure`` (or writes one with
+:func:`save_figure`). Figures are made with matplotlib's object-oriented API and its Agg
+renderer: no display, no pyplot state. matplotlib is imported inside the functions, so importing
+this package costs nothing until a figure is drawn.
+"""
+
+from __future__ import annotations
+
+from .style import image_axes, new_figure, save_figure, styled
+
+__all__ = ["new_figure", "styled", "image_axes", "save_figure"]
