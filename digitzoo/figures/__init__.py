@@ -8,6 +8,7 @@ this package costs nothing until a figure is drawn.
 
 from __future__ import annotations
 
+from .curves import curves_figure, write_curves
 from .style import image_axes, new_figure, save_figure, styled
 
-__all__ = ["new_figure", "styled", "image_axes", "save_figure"]
+__all__ = ["new_figure", "styled", "image_axes", "save_figure", "curves_figure", "write_curves"]
