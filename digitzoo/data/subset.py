@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["stratified_subset", "check_size"]
+__all__ = ["stratified_subset", "sample_per_class", "check_size"]
 
 
 def check_size(name: str, value: int, available: int) -> None:
@@ -34,3 +34,20 @@ def stratified_subset(x: np.ndarray, y: np.ndarray, n: int, *, seed: int = 0) ->
     chosen = [rng.choice(np.flatnonzero(inverse == c), size=k, replace=False) for c, k in enumerate(take)]
     index = np.sort(np.concatenate(chosen))
     return x[index], y[index]
+
+
+def sample_per_class(y: np.ndarray, count: int, *, seed: int = 0) -> np.ndarray:
+    """Return the indices of ``count`` random examples of each class in ``y``, class by class.
+
+    The result is an int64 array of ``count`` × (number of classes) indices into ``y``: all of the
+    smallest label first, each class's indices in ascending order. The choice depends only on
+    ``seed``. Raises ``DataError`` if some class has fewer than ``count`` examples.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise DataError(f"labels must be one-dimensional, got shape {y.shape}")
+    classes, counts = np.unique(y, return_counts=True)
+    check_size("count", count, int(counts.min()) if len(counts) else 0)
+    rng = np.random.default_rng(seed)
+    chosen = [np.sort(rng.choice(np.flatnonzero(y == c), size=count, replace=False)) for c in classes]
+    return np.concatenate(chosen).astype(np.int64)

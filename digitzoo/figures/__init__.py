@@ -9,6 +9,7 @@ this package costs nothing until a figure is drawn.
 from __future__ import annotations
 
 from .curves import curves_figure, write_curves
+from .digits import digits_figure
 from .style import image_axes, new_figure, save_figure, styled
 
-__all__ = ["new_figure", "styled", "image_axes", "save_figure", "curves_figure", "write_curves"]
+__all__ = ["new_figure", "styled", "image_axes", "save_figure", "curves_figure", "write_curves", "digits_figure"]
