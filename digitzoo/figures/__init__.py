@@ -8,8 +8,10 @@ this package costs nothing until a figure is drawn.
 
 from __future__ import annotations
 
+from .confusion import confusion_figure
 from .curves import curves_figure, write_curves
 from .digits import digits_figure
+from .mistakes import mistakes_figure
 from .style import image_axes, new_figure, save_figure, styled
 
-__all__ = ["new_figure", "styled", "image_axes", "save_figure", "curves_figure", "write_curves", "digits_figure"]
+__all__ = ["new_figure", "styled", "image_axes", "save_figure", "curves_figure", "write_curves", "digits_figure", "confusion_figure", "mistakes_figure"]

@@ -1,0 +1,318 @@
+"""A report on one trained model: its metrics, confusion matrix, per-digit precision and recall,
+its most confident mistakes, and a folder of figures and markdown that shows them.
+
+:func:`build_report` computes the numbers from a :class:`~digitzoo.training.TrainResult` (with
+its model) and the test set; :func:`model_report` trains or reuses the model first;
+:func:`write_report` writes ``curves.png``, ``confusion.png``, ``mistakes.png`` and ``report.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import DigitzooError
+
+if TYPE_CHECKING:
+    from .training import Arrays, TrainResult
+
+__all__ = [
+    "CLASSES",
+    "REPORT_FILES",
+    "Mistake",
+    "Report",
+    "confusion_matrix",
+    "precision_recall",
+    "most_confident_mistakes",
+    "build_report",
+    "model_report",
+    "prepare_report_folder",
+    "write_report",
+    "report_markdown",
+]
+
+CLASSES = 10
+#: What :func:`write_report` writes in the report folder, by kind.
+REPORT_FILES = {"curves": "curves.png", "confusion": "confusion.png", "mistakes": "mistakes.png", "markdown": "report.md"}
+DEFAULT_MISTAKES = 24
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A wrong test prediction: the test image's index, its true digit, the digit predicted and
+    the probability the model gave that digit; ``image`` is the (28, 28) uint8 digit."""
+
+    index: int
+    true: int
+    predicted: int
+    probability: float
+    image: np.ndarray = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "true": self.true, "predicted": self.predicted, "probability": self.probability}
+
+
+@dataclass
+class Report:
+    """The numbers of a report on one trained model.
+
+    ``confusion[i, j]`` counts the test images of digit ``i`` the model read as ``j``.
+    ``precision[d]`` is the share of the images read as ``d`` that are ``d`` (0 if none was read
+    as ``d``); ``recall[d]`` the share of the images of ``d`` read as ``d``; ``support[d]`` the
+    number of test images of ``d``. ``mistakes`` are the most confident wrong predictions, most
+    confident first. ``result`` is the training run, for its metrics and curves.
+    """
+
+    result: TrainResult = field(repr=False)
+    confusion: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    support: np.ndarray
+    mistakes: list[Mistake]
+
+    @property
+    def name(self) -> str:
+        return self.result.name
+
+    @property
+    def accuracy(self) -> float:
+        """Test accuracy from the confusion matrix: its diagonal over its sum."""
+        return float(np.trace(self.confusion) / self.confusion.sum())
+
+    def digits(self) -> list[dict[str, Any]]:
+        """Per digit: ``digit``, ``precision``, ``recall`` and ``support``."""
+        return [
+            {"digit": d, "precision": float(self.precision[d]), "recall": float(self.recall[d]), "support": int(self.support[d])}
+            for d in range(len(self.support))
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON values (every number finite); images are left out."""
+        r = self.result
+        out = {
+            "name": r.name,
+            "params": r.params,
+            "epochs": r.epochs,
+            "train_size": r.train_size,
+            "test_size": int(self.confusion.sum()),
+            "train_accuracy": r.train_accuracy,
+            "test_accuracy": r.test_accuracy,
+            "train_loss": r.train_loss,
+            "test_loss": r.test_loss,
+            "gap": r.gap,
+            "diagnosis": r.diagnosis,
+            "recipe": r.recipe,
+            "options": r.options,
+            "seed": r.seed,
+            "train_seconds": r.train_seconds,
+            "reused": r.reused,
+            "history": r.history,
+            "confusion": self.confusion.tolist(),
+            "digits": self.digits(),
+            "mistakes": [m.to_dict() for m in self.mistakes],
+        }
+        json.dumps(out, allow_nan=False)  # fail here, not in a reader, if a number is not finite
+        return out
+
+
+def confusion_matrix(true: Any, predicted: Any, *, classes: int = CLASSES) -> np.ndarray:
+    """Counts of (true, predicted) pairs: an int64 (classes, classes) matrix, rows the true class."""
+    true, predicted = np.asarray(true).reshape(-1), np.asarray(predicted).reshape(-1)
+    if len(true) != len(predicted):
+        raise DigitzooError(f"need one prediction per label, got {len(true)} labels and {len(predicted)} predictions")
+    for values, what in ((true, "labels"), (predicted, "predictions")):
+        if len(values) and (not np.issubdtype(values.dtype, np.integer) or values.min() < 0 or values.max() >= classes):
+            raise DigitzooError(f"{what} must be whole numbers 0-{classes - 1}, got {values.dtype} from {values.min()} to {values.max()}")
+    pairs = true.astype(np.int64) * classes + predicted.astype(np.int64)
+    return np.bincount(pairs, minlength=classes * classes).reshape(classes, classes)
+
+
+def precision_recall(confusion: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class precision, recall and support (true images per class) from a confusion matrix.
+
+    Precision of a class nothing was predicted as, and recall of a class with no images, are 0
+    (as scikit-learn's ``zero_division=0``): a number JSON can carry, and no credit for nothing.
+    """
+    counts = np.asarray(confusion, dtype=np.int64)
+    hits = np.diag(counts).astype(np.float64)
+    predicted, support = counts.sum(axis=0), counts.sum(axis=1)
+    precision = np.divide(hits, predicted, out=np.zeros_like(hits), where=predicted > 0)
+    recall = np.divide(hits, support, out=np.zeros_like(hits), where=support > 0)
+    return precision, recall, support
+
+
+def most_confident_mistakes(probabilities: Any, labels: Any, count: int) -> np.ndarray:
+    """Indices of up to ``count`` wrong predictions, the most confident first (ties: lower index first)."""
+    probabilities, labels = np.asarray(probabilities), np.asarray(labels).reshape(-1)
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != labels)
+    confidence = probabilities[wrong, predicted[wrong]]
+    order = np.argsort(-confidence, kind="stable")
+    return wrong[order[: max(0, count)]]
+
+
+def build_report(result: TrainResult, test_set: tuple[np.ndarray, np.ndarray], *, mistakes: int = DEFAULT_MISTAKES) -> Report:
+    """The report on ``result`` (whose ``model`` is loaded) for ``test_set`` = ``(x_test, y_test)``.
+
+    The test set must be the one the model was evaluated on: then the confusion matrix's
+    diagonal over its sum is ``result.test_accuracy``.
+    """
+    from .inference import predict_proba
+
+    if result.model is None:
+        raise DigitzooError(f"the result of {result.name!r} has no model to report on; train or load it with its model")
+    if isinstance(mistakes, bool) or not isinstance(mistakes, (int, np.integer)) or mistakes < 0:
+        raise DigitzooError(f"the number of mistakes to show must be a whole number >= 0, got {mistakes!r}")
+    images, labels = test_set
+    labels = np.asarray(labels).reshape(-1)
+    if len(images) != result.test_size:
+        raise DigitzooError(
+            f"{result.name!r} was tested on {result.test_size} images, but this test set has {len(images)}: "
+            "report on the data it was trained with"
+        )
+    probabilities = predict_proba(result.model, images)
+    predicted = probabilities.argmax(axis=1)
+    confusion = confusion_matrix(labels, predicted)
+    precision, recall, support = precision_recall(confusion)
+    wrong = [
+        Mistake(int(i), int(labels[i]), int(predicted[i]), float(probabilities[i, predicted[i]]), np.asarray(images[i]))
+        for i in most_confident_mistakes(probabilities, labels, int(mistakes))
+    ]
+    return Report(result, confusion, precision, recall, support, wrong)
+
+
+def model_report(
+    name: str, *, data: str | os.PathLike | Arrays | None = None, mistakes: int = DEFAULT_MISTAKES, **train_kwargs: Any
+) -> Report:
+    """Train ``name`` (or reuse the cached model) as :func:`digitzoo.training.train` does with
+    ``train_kwargs``, then build its report on the test set of ``data`` (default: MNIST)."""
+    from .training import train
+
+    result = train(name, data=data, load=True, **train_kwargs)
+    return build_report(result, _test_set(data), mistakes=mistakes)
+
+
+def _test_set(data: str | os.PathLike | Arrays | None) -> tuple[np.ndarray, np.ndarray]:
+    if data is None or isinstance(data, (str, os.PathLike)):
+        from .data import load_mnist
+
+        return load_mnist(data)[1]
+    return data[1]
+
+
+def prepare_report_folder(folder: str | os.PathLike) -> Path:
+    """Make ``folder`` if needed and check that the report's files can be written in it.
+
+    Call it before training, so that a folder that cannot hold the report fails at once.
+    Raises ``DigitzooError`` naming the folder (or the file in the way).
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise DigitzooError(f"cannot write the report in {folder}: {exc.strerror or exc}") from None
+    for name in REPORT_FILES.values():
+        if (folder / name).is_dir():
+            raise DigitzooError(f"cannot write the report in {folder}: {folder / name} is a folder")
+    return folder
+
+
+def write_report(report: Report, folder: str | os.PathLike, *, columns: int = 8) -> dict[str, Path]:
+    """Write the report's figures and ``report.md`` into ``folder``; return the paths by kind.
+
+    Every file is written whole or not at all; ``report.md`` comes last, so it never links a
+    figure that is not there.
+    """
+    from .figures import save_figure
+    from .figures.confusion import confusion_figure
+    from .figures.curves import curves_figure
+    from .figures.mistakes import mistakes_figure
+
+    folder = prepare_report_folder(folder)
+    paths = {kind: folder / name for kind, name in REPORT_FILES.items()}
+    name = report.name
+    save_figure(curves_figure([report.result], title=f"{name}: learning curves"), paths["curves"])
+    save_figure(confusion_figure(report.confusion, title=f"{name}: confusion matrix on {report.confusion.sum():,} test images"), paths["confusion"])
+    m = report.mistakes
+    mistakes = mistakes_figure(
+        np.array([x.image for x in m]).reshape(-1, 28, 28),
+        [x.true for x in m],
+        [x.predicted for x in m],
+        [x.probability for x in m],
+        columns=columns,
+        title=f"{name}: the {len(m)} most confident mistakes (true → predicted)",
+    )
+    save_figure(mistakes, paths["mistakes"])
+    _write_text(paths["markdown"], report_markdown(report))
+    return paths
+
+
+def report_markdown(report: Report) -> str:
+    """``report.md``: a metrics table, the per-digit table, and the three figures beneath."""
+    r = report.result
+    recipe = r.recipe
+    rows = [
+        ("train accuracy", f"{r.train_accuracy:.2%}"),
+        ("test accuracy", f"{r.test_accuracy:.2%}"),
+        ("gap (train − test)", f"{r.gap * 100:+.2f} points"),
+        ("train loss", f"{r.train_loss:.4f}"),
+        ("test loss", f"{r.test_loss:.4f}"),
+        ("diagnosis", f"**{r.diagnosis}**"),
+        ("parameters", f"{r.params:,}"),
+        ("recipe", _recipe_text(recipe, r.train_size)),
+        ("training time", f"{r.train_seconds:.1f} s" + (" (cached model)" if r.reused else "")),
+        ("test set", f"{int(report.confusion.sum()):,} images"),
+    ]
+    lines = [f"# digitzoo report: {r.name}", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {label} | {value} |" for label, value in rows]
+    lines += ["", "## Per digit", "", "| digit | precision | recall | test images |", "|---:|---:|---:|---:|"]
+    lines += [f"| {d['digit']} | {d['precision']:.2%} | {d['recall']:.2%} | {d['support']:,} |" for d in report.digits()]
+    lines += [
+        "",
+        "## Learning curves",
+        "",
+        "Train (solid) and test (dashed) accuracy and loss after every epoch.",
+        "",
+        f"![Learning curves of {r.name}]({REPORT_FILES['curves']})",
+        "",
+        "## Confusion matrix",
+        "",
+        "Rows are the true digit, columns the predicted one; colours are each row's share.",
+        "",
+        f"![Confusion matrix of {r.name}]({REPORT_FILES['confusion']})",
+        "",
+        "## Most confident mistakes",
+        "",
+        "Wrong test predictions, most confident first: true → predicted, and the probability given.",
+        "",
+        f"![Most confident mistakes of {r.name}]({REPORT_FILES['mistakes']})",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _recipe_text(recipe: dict[str, Any], train_size: int) -> str:
+    text = (
+        f"{recipe['epochs']} epochs, batch {recipe['batch_size']}, {recipe['optimizer']} "
+        f"(learning rate {recipe['learning_rate']:g}, {recipe['schedule']}), on {train_size:,} images"
+    )
+    extras = [f"{key.replace('_', ' ')} {recipe[key]:g}" for key in ("weight_decay", "label_smoothing") if recipe.get(key)]
+    return ", ".join([text, *extras])
+
+
+def _write_text(path: Path, text: str) -> None:
+    from .files import atomic_path
+
+    try:
+        with atomic_path(path, suffix=".md") as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise DigitzooError(f"cannot write {path}: {exc.strerror or exc}") from None
