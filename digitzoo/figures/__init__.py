@@ -14,4 +14,14 @@ from .digits import digits_figure
 from .mistakes import mistakes_figure
 from .style import image_axes, new_figure, save_figure, styled
 
-__all__ = ["new_figure", "styled", "image_axes", "save_figure", "curves_figure", "write_curves", "digits_figure", "confusion_figure", "mistakes_figure"]
+__all__ = [
+    "new_figure",
+    "styled",
+    "image_axes",
+    "save_figure",
+    "curves_figure",
+    "write_curves",
+    "digits_figure",
+    "confusion_figure",
+    "mistakes_figure",
+]
