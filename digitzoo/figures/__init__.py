@@ -11,7 +11,9 @@ from __future__ import annotations
 from .confusion import confusion_figure
 from .curves import curves_figure, write_curves
 from .digits import digits_figure
+from .filtered import figure_pixels, filter_figure
 from .mistakes import mistakes_figure
+from .stages import stages_figure
 from .style import image_axes, new_figure, save_figure, styled
 
 __all__ = [
@@ -24,4 +26,7 @@ __all__ = [
     "digits_figure",
     "confusion_figure",
     "mistakes_figure",
+    "stages_figure",
+    "filter_figure",
+    "figure_pixels",
 ]
