@@ -56,7 +56,11 @@ _CORRELATION_NOTE = {
     callback=lambda ctx, param, value: _writable(value),
     help="PNG (or .jpg, .bmp, .tif, .webp) to write  [default: IMAGE-KERNEL.png beside IMAGE]",
 )
-@click.option("--side-by-side", is_flag=True, help="Write the input and the result next to each other.")
+@click.option(
+    "--side-by-side",
+    is_flag=True,
+    help="Write a figure instead: the input and the result next to each other, titled, with the kernel.",
+)
 @click.option("--demo", is_flag=True, help="Show the tutorial's 8×8 edge example in the terminal instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
 def filter_(
@@ -98,7 +102,6 @@ def filter_(
     border = border or "reflect101"
 
     from digitzoo.image.filters import filter_image, show_image
-    from digitzoo.image.filters import side_by_side as place_side_by_side
     from digitzoo.image.io import load_image, write_image
 
     if output is None:
@@ -111,7 +114,11 @@ def filter_(
     result = filter_image(pixels, kernel, mode=mode, border=border, display=display, color=color)
     picture = result.picture
     if side_by_side:
-        picture = place_side_by_side(show_image(pixels, color=color), picture)
+        from digitzoo.figures import figure_pixels, filter_figure
+
+        figure = filter_figure(show_image(pixels, color=color), picture, kernel_name=label, kernel=kernel,
+                               display=result.display, image_name=image.name)
+        picture = figure_pixels(figure)  # written as any other picture: every format -o takes
     write_image(output, picture)
     summary = {
         "input": str(image),

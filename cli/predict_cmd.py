@@ -29,7 +29,8 @@ __all__ = ["predict"]
 @click.option(
     "--debug",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Save every stage (gray, ink, binary, crop, 28×28) as PNG in this folder.",
+    help="Save every stage (gray, ink, binary, crop, 28×28) as PNG in this folder, and NAME-stages.png: "
+    "all of them in one figure with the digits read.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")

@@ -179,13 +179,15 @@ def prepare_stage_folder(folder: str | os.PathLike) -> Path:
     return folder
 
 
-def save_stages(predictions: Sequence[Prediction], folder: str | os.PathLike) -> list[Path]:
+def save_stages(predictions: Sequence[Prediction], folder: str | os.PathLike, *, figure: bool = True) -> list[Path]:
     """Write each read image's stages as PNG files in ``folder``; return their paths.
 
     Per image: ``NAME-1-gray``, ``-2-ink``, ``-3-binary``, then ``-4-crop-K`` and ``-5-mnist-K``
-    for each digit K. NAME is the file's stem (``image-I`` for an array), with ``-I`` added when
-    two images share a stem, so no image's stages overwrite another's. Predictions without
-    stages (images that could not be read) are skipped.
+    for each digit K, pixel for pixel as the pipeline made them; then, with ``figure``,
+    ``NAME-stages``: all of them in one figure (:func:`digitzoo.figures.stages_figure`) with the
+    digits read and their probabilities. NAME is the file's stem (``image-I`` for an array), with
+    ``-I`` added when two images share a stem, so no image's stages overwrite another's.
+    Predictions without stages (images that could not be read) are skipped.
     """
     from .image.io import write_image
 
@@ -203,7 +205,17 @@ def save_stages(predictions: Sequence[Prediction], folder: str | os.PathLike) ->
         for k, (crop, digit) in enumerate(zip(stage.crops, stage.digits), start=1):
             images |= {f"4-crop-{k}": crop, f"5-mnist-{k}": digit}
         written += [write_image(folder / f"{stem}-{name}.png", pixels) for name, pixels in images.items()]
+        if figure:
+            written.append(_save_stages_figure(prediction, folder / f"{stem}-stages.png", f"image {i}"))
     return written
+
+
+def _save_stages_figure(prediction: Prediction, path: Path, unnamed: str) -> Path:
+    from .figures import save_figure, stages_figure
+
+    name = Path(prediction.source).name if prediction.source else unnamed
+    title = f"{name}: read {prediction.digits} ({prediction.confidence:.1%})"
+    return save_figure(stages_figure(prediction.stages, guesses=prediction.guesses, title=title), path)
 
 
 def _check_top(top: int) -> None:
