@@ -39,7 +39,12 @@ __all__ = [
 
 CLASSES = 10
 #: What :func:`write_report` writes in the report folder, by kind.
-REPORT_FILES = {"curves": "curves.png", "confusion": "confusion.png", "mistakes": "mistakes.png", "markdown": "report.md"}
+REPORT_FILES = {
+    "curves": "curves.png",
+    "confusion": "confusion.png",
+    "mistakes": "mistakes.png",
+    "markdown": "report.md",
+}
 DEFAULT_MISTAKES = 24
 
 
@@ -88,7 +93,12 @@ class Report:
     def digits(self) -> list[dict[str, Any]]:
         """Per digit: ``digit``, ``precision``, ``recall`` and ``support``."""
         return [
-            {"digit": d, "precision": float(self.precision[d]), "recall": float(self.recall[d]), "support": int(self.support[d])}
+            {
+                "digit": d,
+                "precision": float(self.precision[d]),
+                "recall": float(self.recall[d]),
+                "support": int(self.support[d]),
+            }
             for d in range(len(self.support))
         ]
 
@@ -128,7 +138,9 @@ def confusion_matrix(true: Any, predicted: Any, *, classes: int = CLASSES) -> np
         raise DigitzooError(f"need one prediction per label, got {len(true)} labels and {len(predicted)} predictions")
     for values, what in ((true, "labels"), (predicted, "predictions")):
         if len(values) and (not np.issubdtype(values.dtype, np.integer) or values.min() < 0 or values.max() >= classes):
-            raise DigitzooError(f"{what} must be whole numbers 0-{classes - 1}, got {values.dtype} from {values.min()} to {values.max()}")
+            raise DigitzooError(
+                f"{what} must be whole numbers 0-{classes - 1}, got {values.dtype} {values.min()}..{values.max()}"
+            )
     pairs = true.astype(np.int64) * classes + predicted.astype(np.int64)
     return np.bincount(pairs, minlength=classes * classes).reshape(classes, classes)
 
@@ -157,7 +169,9 @@ def most_confident_mistakes(probabilities: Any, labels: Any, count: int) -> np.n
     return wrong[order[: max(0, count)]]
 
 
-def build_report(result: TrainResult, test_set: tuple[np.ndarray, np.ndarray], *, mistakes: int = DEFAULT_MISTAKES) -> Report:
+def build_report(
+    result: TrainResult, test_set: tuple[np.ndarray, np.ndarray], *, mistakes: int = DEFAULT_MISTAKES
+) -> Report:
     """The report on ``result`` (whose ``model`` is loaded) for ``test_set`` = ``(x_test, y_test)``.
 
     The test set must be the one the model was evaluated on: then the confusion matrix's
@@ -191,19 +205,18 @@ def model_report(
     name: str, *, data: str | os.PathLike | Arrays | None = None, mistakes: int = DEFAULT_MISTAKES, **train_kwargs: Any
 ) -> Report:
     """Train ``name`` (or reuse the cached model) as :func:`digitzoo.training.train` does with
-    ``train_kwargs``, then build its report on the test set of ``data`` (default: MNIST)."""
+    ``train_kwargs``, then build its report on the test set of ``data`` (default: MNIST).
+
+    ``data`` is read once, here: the report needs its test set even when the model is cached.
+    """
     from .training import train
 
-    result = train(name, data=data, load=True, **train_kwargs)
-    return build_report(result, _test_set(data), mistakes=mistakes)
-
-
-def _test_set(data: str | os.PathLike | Arrays | None) -> tuple[np.ndarray, np.ndarray]:
     if data is None or isinstance(data, (str, os.PathLike)):
         from .data import load_mnist
 
-        return load_mnist(data)[1]
-    return data[1]
+        data = load_mnist(data)  # verified MNIST: the cache key is the one train(data=None) uses
+    result = train(name, data=data, load=True, **train_kwargs)
+    return build_report(result, data[1], mistakes=mistakes)
 
 
 def prepare_report_folder(folder: str | os.PathLike) -> Path:
@@ -240,7 +253,8 @@ def write_report(report: Report, folder: str | os.PathLike, *, columns: int = 8)
     paths = {kind: folder / name for kind, name in REPORT_FILES.items()}
     name = report.name
     save_figure(curves_figure([report.result], title=f"{name}: learning curves"), paths["curves"])
-    save_figure(confusion_figure(report.confusion, title=f"{name}: confusion matrix on {report.confusion.sum():,} test images"), paths["confusion"])
+    confusion_title = f"{name}: confusion matrix on {report.confusion.sum():,} test images"
+    save_figure(confusion_figure(report.confusion, title=confusion_title), paths["confusion"])
     m = report.mistakes
     mistakes = mistakes_figure(
         np.array([x.image for x in m]).reshape(-1, 28, 28),
@@ -274,7 +288,9 @@ def report_markdown(report: Report) -> str:
     lines = [f"# digitzoo report: {r.name}", "", "| metric | value |", "|---|---|"]
     lines += [f"| {label} | {value} |" for label, value in rows]
     lines += ["", "## Per digit", "", "| digit | precision | recall | test images |", "|---:|---:|---:|---:|"]
-    lines += [f"| {d['digit']} | {d['precision']:.2%} | {d['recall']:.2%} | {d['support']:,} |" for d in report.digits()]
+    lines += [
+        f"| {d['digit']} | {d['precision']:.2%} | {d['recall']:.2%} | {d['support']:,} |" for d in report.digits()
+    ]
     lines += [
         "",
         "## Learning curves",
@@ -304,7 +320,9 @@ def _recipe_text(recipe: dict[str, Any], train_size: int) -> str:
         f"{recipe['epochs']} epochs, batch {recipe['batch_size']}, {recipe['optimizer']} "
         f"(learning rate {recipe['learning_rate']:g}, {recipe['schedule']}), on {train_size:,} images"
     )
-    extras = [f"{key.replace('_', ' ')} {recipe[key]:g}" for key in ("weight_decay", "label_smoothing") if recipe.get(key)]
+    extras = [
+        f"{key.replace('_', ' ')} {recipe[key]:g}" for key in ("weight_decay", "label_smoothing") if recipe.get(key)
+    ]
     return ", ".join([text, *extras])
 
 

@@ -71,5 +71,7 @@ def _check(images: Any, true: Any, predicted: Any, probability: Any, columns: in
     columns_of = [np.asarray(values).reshape(-1) for values in (true, predicted, probability)]
     if any(len(values) != len(pixels) for values in columns_of):
         lengths = ", ".join(str(len(values)) for values in columns_of)
-        raise DigitzooError(f"need one true digit, prediction and probability per image: {len(pixels)} images, got {lengths}")
+        raise DigitzooError(
+            f"need one true digit, prediction and probability per image: {len(pixels)} images, got {lengths}"
+        )
     return (pixels, *columns_of)
