@@ -63,15 +63,39 @@ def test_filter_json_matches_the_library(runner, edge_png, tmp_path):
 
 
 def test_filter_signed_valid_color_side_by_side(runner, edge_png):
+    """--side-by-side writes the library's figure: the input and the response, enlarged 6×, pixel for pixel."""
+    from digitzoo.figures import figure_pixels, filter_figure
+    from digitzoo.image.filters import filter_image, show_image
+
     args = ["filter", str(edge_png), "-k", "VERTICAL", "--display", "signed", "--border", "valid"]
-    args += ["--color", "--side-by-side"]
+    args += ["--color", "--side-by-side", "--json"]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
-    picture = cv2.imread(str(edge_png.with_name("edge-vertical-side-by-side.png")), cv2.IMREAD_UNCHANGED)
-    assert picture.shape == (30, 40 + 8 + 38)
-    response = picture[1:29, 48:]
-    assert (response[:, 13:15] == 1).all()  # strongly negative: dark left, light right
-    assert (np.delete(response, [13, 14], axis=1) == 128).all()  # zero elsewhere
+    out = edge_png.with_name("edge-vertical-side-by-side.png")
+    picture = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert json.loads(result.stdout)["output_size"] == [picture.shape[1], picture.shape[0]]
+    image = cv2.imread(str(edge_png), cv2.IMREAD_UNCHANGED)
+    filtered = filter_image(image, VERTICAL, border="valid", display="signed", color=True)
+    figure = filter_figure(show_image(image, color=True), filtered.picture, kernel_name="vertical", kernel=VERTICAL,
+                           display="signed", image_name="edge.png")  # fmt: skip
+    np.testing.assert_array_equal(picture, figure_pixels(figure))
+    # The response (28×38; gray, as the input is gray) as the figure shows it: each pixel a 6×6 block.
+    assert filtered.picture.shape == (28, 38)
+    response = np.repeat(np.kron(filtered.picture, np.ones((6, 6), np.uint8))[:, :, None], 3, axis=2)
+    found = cv2.matchTemplate(picture.astype(np.float32), response.astype(np.float32), cv2.TM_SQDIFF)
+    x, y = cv2.minMaxLoc(found)[2]
+    shown = picture[y : y + 28 * 6 : 6, x : x + 38 * 6 : 6, 0]
+    np.testing.assert_array_equal(shown, filtered.picture)
+    assert (shown[:, 13:15] == 1).all()  # strongly negative: dark left, light right
+    assert (np.delete(shown, [13, 14], axis=1) == 128).all()  # zero elsewhere
+
+
+def test_side_by_side_as_jpeg(runner, edge_png, tmp_path):
+    out = tmp_path / "pair.jpg"
+    result = runner.invoke(cli, ["filter", str(edge_png), "-k", "vertical", "--side-by-side", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    picture = cv2.imread(str(out))
+    assert picture.shape[1] > 2 * 240 and picture.std() > 20  # both pictures at 240 px wide, and the kernel
 
 
 def test_filter_kernel_from_a_file(runner, edge_png, tmp_path):

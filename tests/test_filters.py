@@ -21,7 +21,6 @@ from digitzoo.image.filters import (
     filter_image,
     show_image,
     show_response,
-    side_by_side,
     tutorial_edge,
 )
 from digitzoo.image.kernels import HORIZONTAL, KERNELS, LAPLACIAN, SCHARR_X, SOBEL_X, SOBEL_Y, VERTICAL
@@ -230,18 +229,13 @@ def test_default_display_follows_the_kernel_sum():
     assert (result.min, result.max) == (0.0, 1.0)
 
 
-def test_show_image_and_side_by_side():
+def test_show_image():
     gray = show_image(np.full((4, 6), 65535, np.uint16))
     assert gray.dtype == np.uint8 and (gray == 255).all()
     stretched = show_image(np.array([[-1.0, 0.0, 1.0]]))
     np.testing.assert_array_equal(stretched, [[0, 128, 255]])
     color = show_image(np.zeros((2, 3, 4), np.uint8), color=True)  # transparent: white
     assert color.shape == (2, 3, 3) and (color == 255).all()
-    pair = side_by_side(np.zeros((4, 6), np.uint8), np.zeros((2, 3, 3), np.uint8))
-    assert pair.shape == (4, 6 + 8 + 3, 3)
-    assert (pair[:, 6:14] == 255).all() and (pair[1:3, 14:] == 0).all() and (pair[0, 14:] == 255).all()
-    with pytest.raises(ImageError, match="right picture must be uint8, got float32"):
-        side_by_side(gray, np.zeros((2, 2), np.float32))
 
 
 IMAGES = arrays(

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import ImageError
+from ..image.kernels import check_kernel
 from .style import COLORS, DPI, FONT, image_axes, new_figure, styled
 
 if TYPE_CHECKING:
@@ -57,7 +59,9 @@ def filter_figure(
     The kernel is a small heatmap, green positive and red negative (as ``digitzoo filter --demo``
     colours them), with its weights written in the cells when it is at most 7×7.
     """
-    kernel = np.asarray(kernel, dtype=np.float64)
+    for what, picture in (("image", image), ("response picture", response_picture)):
+        _check_picture(picture, what)
+    kernel = check_kernel(kernel).astype(np.float64)
     scale = panel_scale(*image.shape[:2])
     left, right = _scaled(image, scale), _scaled(response_picture, scale)
     cell = max(1, min(40, _KERNEL_PX // max(kernel.shape)))
@@ -82,6 +86,14 @@ def filter_figure(
         x += (kernel_column - kernel_w) // 2
         _kernel_axes(_axes(figure, x, y, kernel_w, kernel_h, width, height), kernel)
     return figure
+
+
+def _check_picture(picture: np.ndarray, what: str) -> None:
+    shape = getattr(picture, "shape", ())
+    gray_or_bgr = len(shape) == 2 or (len(shape) == 3 and shape[2] in (1, 3))
+    if getattr(picture, "dtype", None) != np.uint8 or not gray_or_bgr or 0 in shape:
+        kind = f"{picture.dtype} {'×'.join(map(str, shape))}" if isinstance(picture, np.ndarray) else type(picture).__name__
+        raise ImageError(f"{what} must be a uint8 gray (H, W) or BGR (H, W, 3) picture, got {kind}")
 
 
 def figure_pixels(figure: Figure) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import DigitzooError
 from .style import COLORS, DPI, FONT, image_axes, new_figure, styled
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def stages_figure(
     side by side. The 28×28 panels are labelled ``digit-K`` (``Axes.get_label()``), K from 1.
     """
     if guesses is not None and len(guesses) != len(stages.digits):
-        raise ValueError(f"one guess per digit needed: {len(stages.digits)} digits, {len(guesses)} guesses")
+        raise DigitzooError(f"one guess per digit needed: {len(stages.digits)} digits, {len(guesses)} guesses")
     height, width = stages.gray.shape[:2]
     stacked = width >= _WIDE * height
     scale = min(1.0, (_STACKED_PX if stacked else _SIDE_PX) / max(height, width))

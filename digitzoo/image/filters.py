@@ -31,7 +31,6 @@ __all__ = [
     "default_display",
     "show_response",
     "show_image",
-    "side_by_side",
     "tutorial_edge",
     "demo_cases",
 ]
@@ -47,7 +46,6 @@ MODES = ("correlate", "convolve")
 BORDERS = ("reflect101", "reflect", "replicate", "zero", "wrap", "valid")
 DISPLAYS = ("abs", "signed", "clip")
 
-_SIDE_BY_SIDE_GAP = 8  # px of white between the two pictures
 _PEAK_PERCENTILE = 99.5  # of |response|, shown as full brightness: glints on a spoon would dim all else
 _PEAK_SAMPLE = 1_000_000  # pixels enough to estimate it; the exact one is slow on a 12-megapixel photo
 
@@ -186,37 +184,6 @@ def show_image(image: np.ndarray, *, color: bool = False) -> np.ndarray:
     if (low < 0.0 or high > 1.0) and high > low:
         pixels = (pixels - low) / (high - low)
     return np.rint(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Two uint8 pictures next to each other on white, vertically centred, 8 px apart.
-
-    If either is BGR the result is BGR (a gray one is repeated on the three channels).
-    """
-    left, right = check_image(left, what="left picture"), check_image(right, what="right picture")
-    for name, picture in (("left", left), ("right", right)):
-        if picture.dtype != np.uint8:
-            raise ImageError(f"{name} picture must be uint8, got {picture.dtype}")
-    channels = 3 if left.ndim == 3 or right.ndim == 3 else 0
-    left, right = _as_channels(left, channels), _as_channels(right, channels)
-    height = max(left.shape[0], right.shape[0])
-    width = left.shape[1] + _SIDE_BY_SIDE_GAP + right.shape[1]
-    canvas = np.full((height, width, channels) if channels else (height, width), 255, np.uint8)
-    for picture, x in ((left, 0), (right, left.shape[1] + _SIDE_BY_SIDE_GAP)):
-        y = (height - picture.shape[0]) // 2
-        canvas[y : y + picture.shape[0], x : x + picture.shape[1]] = picture
-    return canvas
-
-
-def _as_channels(picture: np.ndarray, channels: int) -> np.ndarray:
-    if picture.ndim == 3 and picture.shape[2] == 4:
-        alpha = picture[:, :, 3:4].astype(np.float32) / 255.0
-        picture = np.rint(picture[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
-    if picture.ndim == 3 and picture.shape[2] == 1:
-        picture = picture[:, :, 0]
-    if channels and picture.ndim == 2:
-        picture = np.repeat(picture[:, :, None], 3, axis=2)
-    return picture
 
 
 def filter_image(
