@@ -35,7 +35,9 @@ _SVG_ACROSS = 5
 @click.command()
 @click.argument("indices", metavar="[INDEX]...", nargs=-1, type=click.IntRange(min=0))
 @click.option("--test", is_flag=True, help="Digits of the test set (default: the training set).")
-@click.option("--values", is_flag=True, help="Print each digit's 28×28 bytes (0 black … 255 white) instead of drawing it.")
+@click.option(
+    "--values", is_flag=True, help="Print each digit's 28×28 bytes (0 black … 255 white) instead of drawing it."
+)
 @click.option(
     "--output",
     "-o",
@@ -73,7 +75,7 @@ def show(
 
     INDEX counts from 0 in the training set (the test set with --test); with no INDEX, --count
     random digits of each class are shown. On a terminal each digit is drawn in its grey levels,
-    two pixels to a character; piped, a pixel is ink where it is at least 128.
+    two pixel rows to a character; piped, a pixel is ink where it is at least 128.
 
     \b
     Example:
@@ -114,7 +116,9 @@ def show(
     if output is not None:
         _write_picture(output, images, labels, chosen, which, count if sample else None, seed)
     if as_json:
-        digits = [{"index": i, "label": label, "pixels": image.tolist()} for i, label, image in zip(chosen, labels, images)]
+        digits = [
+            {"index": i, "label": label, "pixels": image.tolist()} for i, label, image in zip(chosen, labels, images)
+        ]
         result = {"set": which, "digits": digits, "output": None if output is None else str(output)}
         click.echo(json.dumps(result))
         return

@@ -111,7 +111,10 @@ def test_svg_saves_what_the_terminal_shows_in_grey_levels(mnist_npz, tmp_path):
     [
         (["60000"], "Invalid value for INDEX: 60000 is not in the training set (indices 0 to 59999)"),
         (["--test", "10000"], "Invalid value for INDEX: 10000 is not in the test set (indices 0 to 9999)"),
-        (["0", "-o", "zero.gif"], "Invalid value for '--output' / '-o': cannot write 'zero.gif': use a .png, .svg or .pdf file name"),
+        (
+            ["0", "-o", "zero.gif"],
+            "Invalid value for '--output' / '-o': cannot write 'zero.gif': use a .png, .svg or .pdf file name",
+        ),
         (["0", "--svg", "zero.png"], "Invalid value for '--svg': cannot write 'zero.png': use a .svg file name"),
         (["0", "--count", "2"], "--count and --seed choose a random sample; they cannot be combined with INDEX"),
         (["0", "--json", "--values"], "--json prints only JSON; it cannot be combined with --values or --svg"),

@@ -45,7 +45,9 @@ def digits_figure(
     images = np.asarray(images)
     labels = np.asarray(labels)
     if images.ndim != 3 or images.shape[0] == 0:
-        raise DigitzooError(f"images must be a non-empty stack of 2-D pictures (n × height × width), got shape {images.shape}")
+        raise DigitzooError(
+            f"images must be a non-empty stack of 2-D pictures (n × height × width), got shape {images.shape}"
+        )
     count = images.shape[0]
     if labels.shape != (count,):
         raise DigitzooError(f"labels must hold one label per image ({count}), got shape {labels.shape}")
