@@ -76,6 +76,10 @@ def test_predict_json_multi_and_debug(runner, photos, tmp_path):
     assert "row-1-gray.png" in names and "row-3-binary.png" in names
     assert [n for n in names if n.startswith("row-5-mnist")] == ["row-5-mnist-1.png", "row-5-mnist-2.png", "row-5-mnist-3.png"]
     assert cv2.imread(str(debug / "seven-5-mnist-1.png"), cv2.IMREAD_UNCHANGED).shape == (28, 28)
+    assert [n for n in names if n.endswith("-stages.png")] == ["row-stages.png", "seven-stages.png"]
+    for name in ("row-stages.png", "seven-stages.png"):
+        figure = cv2.imread(str(debug / name))
+        assert figure.shape[1] >= 400 and figure.std() > 20 and len(np.unique(figure.reshape(-1, 3), axis=0)) > 50
 
 
 def test_bad_images_are_one_line_errors_and_the_rest_is_read(runner, photos):

@@ -136,11 +136,27 @@ def test_save_stages_names_every_file_and_keeps_images_of_the_same_name_apart(qu
         errors="collect",
     )
     written = save_stages(results, tmp_path / "out" / "stages")
-    stages = ["1-gray", "2-ink", "3-binary", "4-crop-1", "5-mnist-1"]
+    stages = ["1-gray", "2-ink", "3-binary", "4-crop-1", "5-mnist-1", "stages"]
     expected = [f"{stem}-{stage}.png" for stem in ("digit", "digit-3", "image-4") for stage in stages]
     assert [p.name for p in written] == expected
     assert sorted(p.name for p in (tmp_path / "out" / "stages").iterdir()) == sorted(expected)
     assert cv2.imread(str(written[4]), cv2.IMREAD_UNCHANGED).shape == (28, 28)
+    figure = cv2.imread(str(written[5]))
+    assert figure.shape[0] > 300 and figure.shape[1] > 600 and figure.std() > 20
+    raw = save_stages(results, tmp_path / "raw", figure=False)
+    assert [p.name for p in raw] == [name for name in expected if not name.endswith("-stages.png")]
+
+
+def test_the_stages_figure_shows_what_was_read(quick_cnn, mnist_test, monkeypatch, tmp_path):
+    from digitzoo import figures
+
+    drawn = []
+    monkeypatch.setattr(figures, "stages_figure", lambda stages, **kw: drawn.append(kw) or figures.new_figure(1, 1))
+    x, _ = mnist_test
+    cv2.imwrite(str(tmp_path / "two.png"), _on_paper(x[1]))
+    (result,) = predict_digits([tmp_path / "two.png"], model=quick_cnn)
+    save_stages([result], tmp_path / "out")
+    assert drawn == [{"guesses": result.guesses, "title": f"two.png: read {result.digits} ({result.confidence:.1%})"}]
 
 
 def test_a_stage_folder_that_cannot_be_made_is_an_image_error(tmp_path):
