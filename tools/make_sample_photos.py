@@ -51,7 +51,7 @@ def main(out: Path) -> None:
 
 
 def _shrink_png(path: Path) -> None:
-    """Rewrite a figure's PNG without its (opaque) alpha channel, compressed harder: the same pixels, 15% fewer bytes."""
+    """Rewrite a figure's PNG without its (opaque) alpha channel, compressed harder: same pixels, 15% fewer bytes."""
     from PIL import Image
 
     with Image.open(path) as picture:

@@ -92,7 +92,9 @@ def _check_picture(picture: np.ndarray, what: str) -> None:
     shape = getattr(picture, "shape", ())
     gray_or_bgr = len(shape) == 2 or (len(shape) == 3 and shape[2] in (1, 3))
     if getattr(picture, "dtype", None) != np.uint8 or not gray_or_bgr or 0 in shape:
-        kind = f"{picture.dtype} {'×'.join(map(str, shape))}" if isinstance(picture, np.ndarray) else type(picture).__name__
+        kind = type(picture).__name__
+        if isinstance(picture, np.ndarray):
+            kind = f"{picture.dtype} {'×'.join(map(str, shape))}"
         raise ImageError(f"{what} must be a uint8 gray (H, W) or BGR (H, W, 3) picture, got {kind}")
 
 
