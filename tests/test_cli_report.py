@@ -48,8 +48,9 @@ def test_report_writes_the_folder_and_prints_the_tables(runner, mnist_npz, tmp_p
     # The terminal tables of the first run show the same numbers.
     rows = [r for r in table.splitlines() if re.match(r"│\s+\d │(\s+\d+ │){10}", r)]
     assert [[int(c) for c in re.findall(r"\d+", r)[1:]] for r in rows] == confusion
-    for digit in data["digits"]:
-        assert f"│ {digit['precision']:.2%} │ {digit['recall']:.2%} │ {digit['support']:,} │" in re.sub(r" +", " ", table)
+    cells = re.sub(r" +", " ", table)
+    for d in data["digits"]:
+        assert f"│ {d['digit']} │ {d['precision']:.2%} │ {d['recall']:.2%} │ {d['support']:,} │" in cells
     assert f"{data['test_accuracy']:.2%}" in table
     assert data["files"] == {kind: f"json/{name}" for kind, name in REPORT_FILES.items()}
     for name in ("curves.png", "confusion.png", "mistakes.png"):

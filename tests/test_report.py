@@ -195,9 +195,8 @@ def test_mistakes_figure_captions_each_digit(tmp_path, report):
     from digitzoo.figures import save_figure
 
     m = report.mistakes
-    figure = mistakes_figure(
-        np.array([x.image for x in m]), [x.true for x in m], [x.predicted for x in m], [x.probability for x in m], columns=8
-    )
+    true, predicted, probability = [x.true for x in m], [x.predicted for x in m], [x.probability for x in m]
+    figure = mistakes_figure(np.array([x.image for x in m]), true, predicted, probability, columns=8)
     captions = [ax.get_title() for ax in figure.axes if ax.images]
     assert captions == [mistake_caption(x.true, x.predicted, x.probability) for x in m]
     assert mistake_caption(7, 2, 0.981) == "7 → 2  98%"
