@@ -20,7 +20,7 @@ from .output import stdout_console
 from .params import model_names
 from .progress import ProgressReporter
 
-__all__ = ["train", "compare"]
+__all__ = ["train", "compare", "training_options", "plot_option"]
 
 _DIAGNOSIS_STYLE = {UNDERFITTING: "yellow", OVERFITTING: "red", GENERALISES: "green"}
 
@@ -48,13 +48,36 @@ def training_options(command: Callable) -> Callable:
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
 
+def plot_option(command: Callable) -> Callable:
+    """``--plot FILE``: the learning curves as a figure, its path checked before any training."""
+    return click.option(
+        "--plot",
+        type=click.Path(dir_okay=False, writable=True),
+        callback=_figure_path,
+        metavar="FILE",
+        help="Also write the learning curves (.png, .svg or .pdf).",
+    )(command)
+
+
+def _figure_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from digitzoo.errors import DigitzooError
+    from digitzoo.figures.curves import check_figure_path
+
+    if value is not None:
+        try:
+            check_figure_path(value)
+        except DigitzooError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
 def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     if value is not None and not math.isfinite(value):
         raise click.BadParameter(f"must be a finite number, got {value}")
     return value
 
 
-def _run(names: tuple[str, ...], *, title: str, as_json: bool, quiet: bool, **kwargs) -> None:
+def _run(names: tuple[str, ...], *, title: str, as_json: bool, quiet: bool, plot: str | None = None, **kwargs) -> None:
     from digitzoo.training import train as train_model
 
     err = Console(stderr=True, quiet=quiet, soft_wrap=True)
@@ -70,6 +93,11 @@ def _run(names: tuple[str, ...], *, title: str, as_json: bool, quiet: bool, **kw
         click.echo(_strict_json([r.to_dict() for r in results]))
     else:
         stdout_console().print(results_table(results, title))
+    if plot is not None:
+        from digitzoo.figures.curves import write_curves
+
+        write_curves(results, plot, title=f"{title}: learning curves")
+        err.print(f"wrote the learning curves to {plot}", highlight=False)
 
 
 def _strict_json(rows: list[dict]) -> str:
@@ -126,12 +154,13 @@ def results_table(results, title: str = "digitzoo compare") -> Table:
 @click.command()
 @click.argument("name", callback=model_names)
 @training_options
+@plot_option
 def train(name: str, **kwargs) -> None:
     """Train model NAME with its recipe (or reuse the cached result) and show its accuracy.
 
     \b
     Example:
-        digitzoo train mlp --epochs 5
+        digitzoo train mlp --epochs 5 --plot mlp-curves.png
     """
     _run((name,), title="digitzoo train", **kwargs)
 
@@ -139,6 +168,7 @@ def train(name: str, **kwargs) -> None:
 @click.command()
 @click.argument("names", nargs=-1, required=True, callback=model_names)
 @training_options
+@plot_option
 def compare(names: tuple[str, ...], **kwargs) -> None:
     """Train (or reuse) each model NAMES and compare train and test accuracy.
 
@@ -147,6 +177,6 @@ def compare(names: tuple[str, ...], **kwargs) -> None:
 
     \b
     Example:
-        digitzoo compare tiny mlp overfit cnn
+        digitzoo compare tiny mlp overfit cnn --plot curves.png
     """
     _run(names, title="digitzoo compare", **kwargs)

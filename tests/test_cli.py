@@ -189,3 +189,91 @@ def test_a_home_that_is_a_file_is_one_line_before_training(runner, mnist_npz, ho
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: cannot save trained models in {home / 'models'}: ")
     assert len(result.stderr.strip().splitlines()) == 1 and "epoch" not in result.stderr
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures --plot writes, kept to check the numbers behind them."""
+    from digitzoo.figures import curves
+
+    figures = []
+
+    def save_figure(figure, path):
+        figures.append(figure)
+        return real(figure, path)
+
+    real = curves.save_figure
+    monkeypatch.setattr(curves, "save_figure", save_figure)
+    return figures
+
+
+def _test_curve(figure, name: str):
+    """The epochs and test accuracies (%) of model ``name``'s accuracy panel."""
+    [panel] = [ax for ax in figure.get_axes() if ax.get_label() == f"accuracy: {name}"]
+    _, test = panel.get_lines()
+    return list(test.get_xdata()), list(test.get_ydata())
+
+
+def _png(path):
+    import cv2
+    import numpy as np
+
+    picture = cv2.imread(str(path))
+    assert picture is not None, path
+    assert picture.std() > 10 and len(np.unique(picture.reshape(-1, 3), axis=0)) > 20
+    return picture.shape
+
+
+def test_compare_plot_draws_the_curves_of_the_table(runner, mnist_npz, tmp_path, drawn):
+    args = ["compare", "tiny", "mlp", "--epochs", "2", "--train-size", "500", "--data", str(mnist_npz)]
+    result = runner.invoke(cli, [*args, "--plot", str(tmp_path / "curves.png")])
+    assert result.exit_code == 0, result.output
+    assert _png(tmp_path / "curves.png") == (520, 540, 3)  # two columns, 5.4 × 5.2 inches at 100 dpi
+    assert f"wrote the learning curves to {tmp_path / 'curves.png'}" in result.stderr
+    rows = {name: next(line for line in result.stdout.splitlines() if f" {name} " in line) for name in ("tiny", "mlp")}
+    for name in ("tiny", "mlp"):
+        epochs, test = _test_curve(drawn[-1], name)
+        assert epochs == [1, 2]
+        assert f"{test[-1]:.2f}%" in rows[name]  # the table's test accuracy
+
+    # Cached results keep their curves; --json still prints only JSON.
+    cached = runner.invoke(cli, [*args, "--json", "--plot", str(tmp_path / "again.svg")])
+    assert cached.exit_code == 0, cached.output
+    results = json.loads(cached.stdout)
+    assert all(r["reused"] for r in results)
+    for r in results:
+        epochs, test = _test_curve(drawn[-1], r["name"])
+        assert epochs == [1, 2] and test[-1] == pytest.approx(100 * r["test_accuracy"])
+    assert (tmp_path / "again.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_train_plot_draws_one_model(runner, mnist_npz, tmp_path, drawn):
+    args = ["train", "tiny", "--epochs", "1", "--train-size", "500", "--data", str(mnist_npz), "-q", "--json"]
+    result = runner.invoke(cli, [*args, "--plot", str(tmp_path / "plots" / "tiny.png")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # quiet
+    [row] = json.loads(result.stdout)
+    assert _png(tmp_path / "plots" / "tiny.png") == (320, 700, 3)  # accuracy and loss side by side
+    assert _test_curve(drawn[-1], "tiny") == ([1], [pytest.approx(100 * row["test_accuracy"])])
+
+
+@pytest.mark.parametrize(
+    ("plot", "message"),
+    [
+        ("curves.jpg", "cannot write a figure as 'curves.jpg': use a .png, .svg or .pdf file name"),
+        ("file/curves.png", "cannot write"),
+    ],
+)
+def test_a_bad_plot_path_is_a_usage_error_before_training(runner, tmp_path, monkeypatch, plot, message):
+    from digitzoo import training
+
+    def train(name, **kwargs):
+        raise AssertionError("trained")
+
+    monkeypatch.setattr(training, "train", train)
+    (tmp_path / "file").write_text("x")
+    for command in (["train", "tiny"], ["compare", "tiny", "mlp"]):
+        result = runner.invoke(cli, [*command, "--data", "anything.npz", "--plot", str(tmp_path / plot)])
+        assert result.exit_code == 2, result.output
+        assert "Invalid value for '--plot'" in result.stderr and message in result.stderr
+        assert "trained" not in result.output
