@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["MODELS_KEY", "model_names"]
+__all__ = ["MODELS_KEY", "model_names", "figure_path"]
 
 #: ``ctx.meta`` key of the model names the command was given (a tuple), for error hints.
 MODELS_KEY = "digitzoo.models"
@@ -22,4 +22,18 @@ def model_names(ctx: click.Context, param: click.Parameter, value):
     for name in names:
         model_info(name)
     ctx.meta[MODELS_KEY] = names
+    return value
+
+
+def figure_path(ctx: click.Context, param: click.Parameter, value):
+    """Callback for an option naming a figure file: a name that cannot be written fails before the work."""
+    if value is None:
+        return value
+    from digitzoo.errors import DigitzooError
+    from digitzoo.figures import check_figure_path
+
+    try:
+        check_figure_path(value)
+    except DigitzooError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
     return value

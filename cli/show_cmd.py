@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .output import stderr_console, stdout_console
+from .params import figure_path
 
 if TYPE_CHECKING:
     import numpy as np
@@ -42,7 +43,7 @@ _SVG_ACROSS = 5
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    callback=lambda ctx, param, value: _figure_path(value, param),
+    callback=figure_path,
     help="Write the digits as a captioned grid to this .png, .svg or .pdf file.",
 )
 @click.option(
@@ -134,7 +135,6 @@ def show(
 
 
 _SET_NAME = {"train": "training set", "test": "test set"}
-_FIGURE_SUFFIXES = (".png", ".svg", ".pdf")  # what digitzoo.figures.save_figure writes
 
 
 def _suffix(value: Path | None, param: click.Parameter, suffixes: tuple[str, ...]) -> Path | None:
@@ -143,10 +143,6 @@ def _suffix(value: Path | None, param: click.Parameter, suffixes: tuple[str, ...
         kinds = " or ".join(", ".join(suffixes).rsplit(", ", 1))
         raise click.BadParameter(f"cannot write {value.name!r}: use a {kinds} file name", param=param)
     return value
-
-
-def _figure_path(value: Path | None, param: click.Parameter) -> Path | None:
-    return _suffix(value, param, _FIGURE_SUFFIXES)
 
 
 def _has_color(console: Console) -> bool:

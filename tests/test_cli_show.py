@@ -113,7 +113,7 @@ def test_svg_saves_what_the_terminal_shows_in_grey_levels(mnist_npz, tmp_path):
         (["--test", "10000"], "Invalid value for INDEX: 10000 is not in the test set (indices 0 to 9999)"),
         (
             ["0", "-o", "zero.gif"],
-            "Invalid value for '--output' / '-o': cannot write 'zero.gif': use a .png, .svg or .pdf file name",
+            "Invalid value for '--output' / '-o': cannot write a figure as 'zero.gif': use a .png, .svg or .pdf file name",
         ),
         (["0", "--svg", "zero.png"], "Invalid value for '--svg': cannot write 'zero.png': use a .svg file name"),
         (["0", "--count", "2"], "--count and --seed choose a random sample; they cannot be combined with INDEX"),

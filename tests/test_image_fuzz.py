@@ -19,7 +19,7 @@ from hypothesis.extra import numpy as hnp
 
 from digitzoo.errors import DigitzooError, ImageError
 from digitzoo.image.digits import preprocess_digit, segment_digits
-from digitzoo.image.filters import BORDERS, apply_kernel, show_image, show_response, side_by_side
+from digitzoo.image.filters import BORDERS, apply_kernel, show_image, show_response
 from digitzoo.image.header import read_header
 from digitzoo.image.io import read_image, write_image
 from digitzoo.image.kernels import KERNELS
@@ -113,14 +113,6 @@ def test_segment_digits(image):
     digits = _ours(lambda: segment_digits(image))
     if digits is not None:
         assert digits and all(d.shape == (28, 28) and d.dtype == np.uint8 for d in digits)
-
-
-@FUZZ
-@given(left=st.one_of(ANY_ARRAY, IMAGE_LIKE), right=IMAGE_LIKE)
-def test_side_by_side(left, right):
-    pair = _ours(lambda: side_by_side(left, right))
-    if pair is not None:
-        assert pair.dtype == np.uint8
 
 
 def _valid_files() -> list[bytes]:

@@ -34,7 +34,7 @@ from .sources import (
     save_cache,
 )
 from .sources import keras_cache_path as _keras_cache_path  # noqa: F401 (read by tests/conftest.py)
-from .subset import check_size, stratified_subset
+from .subset import check_size, sample_per_class, stratified_subset
 from .verify import MNIST_FINGERPRINT, MNIST_NPZ_SHA256, SHAPES, fingerprint, verify_arrays
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "fetch_mnist",
     "mnist_status",
     "stratified_subset",
+    "sample_per_class",
     "SourceStatus",
     "DownloadSource",
     "DOWNLOADS",

@@ -14,13 +14,14 @@ from .digits import digits_figure
 from .filtered import figure_pixels, filter_figure
 from .mistakes import mistakes_figure
 from .stages import stages_figure
-from .style import image_axes, new_figure, save_figure, styled
+from .style import check_figure_path, image_axes, new_figure, save_figure, styled
 
 __all__ = [
     "new_figure",
     "styled",
     "image_axes",
     "save_figure",
+    "check_figure_path",
     "curves_figure",
     "write_curves",
     "digits_figure",

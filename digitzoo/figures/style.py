@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["DPI", "FONT", "TITLE", "COLORS", "new_figure", "styled", "image_axes", "save_figure"]
+__all__ = ["DPI", "FONT", "TITLE", "COLORS", "FIGURE_SUFFIXES", "new_figure", "styled", "image_axes", "save_figure", "check_figure_path"]
 
 DPI = 100
 #: Font sizes in points: axis labels and captions, and titles.
@@ -86,14 +86,22 @@ def image_axes(ax: Axes, image: np.ndarray, title: str | None = None, *, vmin: f
 
 
 _FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+#: The file name endings a figure can be written to.
+FIGURE_SUFFIXES = tuple(_FORMATS)
+
+
+def check_figure_path(path: str | os.PathLike) -> Path:
+    """``path`` if a figure can be written there by its name; check it before the work that makes one."""
+    path = Path(path)
+    if path.suffix.lower() not in _FORMATS:
+        raise DigitzooError(f"cannot write a figure as {path.name!r}: use a .png, .svg or .pdf file name")
+    return path
 
 
 def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
     """Write ``figure`` to ``path`` (.png, .svg or .pdf) atomically: all of it or nothing."""
-    path = Path(path)
-    kind = _FORMATS.get(path.suffix.lower())
-    if kind is None:
-        raise DigitzooError(f"cannot write a figure as {path.name!r}: use a .png, .svg or .pdf file name")
+    path = check_figure_path(path)
+    kind = _FORMATS[path.suffix.lower()]
     try:
         with atomic_path(path, suffix=path.suffix) as tmp:
             figure.savefig(tmp, format=kind, dpi=DPI)
