@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from digitzoo.errors import DigitzooError
-from digitzoo.figures.confusion import confusion_figure, row_shares
+from digitzoo.figures.confusion import ZERO_COLOR, confusion_figure, row_shares
 from digitzoo.figures.mistakes import mistake_caption, mistakes_figure, mistakes_size
 from digitzoo.figures.style import DPI
 from digitzoo.report import (
@@ -175,7 +175,8 @@ def test_confusion_figure_writes_counts_and_colours_by_row(tmp_path, report):
     shares = row_shares(report.confusion)
     for (row, column), text in texts.items():
         assert text.get_text() == str(report.confusion[row, column])
-        assert text.get_color() == ("white" if shares[row, column] > 0.5 else "black")
+        count = report.confusion[row, column]
+        assert text.get_color() == ("white" if shares[row, column] > 0.5 else "black" if count else ZERO_COLOR)
     np.testing.assert_allclose(ax.images[0].get_array(), shares)
     np.testing.assert_allclose(shares.sum(axis=1), 1)
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted digit", "true digit")

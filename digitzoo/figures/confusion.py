@@ -12,12 +12,14 @@ from .style import FONT, new_figure, styled
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["confusion_figure", "row_shares"]
+__all__ = ["confusion_figure", "row_shares", "ZERO_COLOR"]
 
 #: Figure size in inches: square cells, with room for the colour bar.
 WIDTH, HEIGHT = 6.4, 5.6
 # Cells whose share is above this are dark in the colour map: their count is written in white.
 _DARK = 0.5
+#: Zero counts are written in light grey, so that the few mistakes of a good model stand out.
+ZERO_COLOR = "#b0b0b0"
 
 
 def row_shares(matrix: Any) -> np.ndarray:
@@ -30,8 +32,9 @@ def row_shares(matrix: Any) -> np.ndarray:
 def confusion_figure(matrix: Any, *, title: str | None = None) -> Figure:
     """The confusion matrix ``matrix`` (rows: true digit, columns: predicted digit) as a figure.
 
-    Each cell shows its count; its colour is the count's share of the row, so a rare digit's
-    mistakes stand out as much as a common one's and the diagonal reads as recall.
+    Each cell shows its count (zeros in light grey); its colour is the count's share of the row,
+    so a rare digit's mistakes stand out as much as a common one's and the diagonal reads as
+    recall.
     """
     counts = _check_matrix(matrix)
     shares = row_shares(counts)
@@ -42,7 +45,7 @@ def confusion_figure(matrix: Any, *, title: str | None = None) -> Figure:
         image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
         size = FONT if counts.max() < 1000 else FONT - 1
         for (row, column), count in np.ndenumerate(counts):
-            colour = "white" if shares[row, column] > _DARK else "black"
+            colour = "white" if shares[row, column] > _DARK else ("black" if count else ZERO_COLOR)
             ax.text(column, row, f"{count:d}", ha="center", va="center", color=colour, fontsize=size)
         ax.set_xticks(range(n))
         ax.set_yticks(range(n))
