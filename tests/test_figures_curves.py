@@ -65,7 +65,7 @@ def test_each_model_has_its_colour_and_its_diagnosis_in_the_legend(results):
     figure = curves_figure(results)
     [legend] = figure.legends
     labels = [text.get_text() for text in legend.get_texts()]
-    assert labels == [f"{r.name} — {r.diagnosis}" for r in results] + ["train", "test"]
+    assert labels == [f"{r.name} — {r.diagnosis}" for r in results] + ["train (mean during epoch)", "test (end of epoch)"]
     for i, (acc_ax, loss_ax) in enumerate(_panels(figure)):
         assert {line.get_color() for line in [*acc_ax.get_lines(), *loss_ax.get_lines()]} == {COLORS[i]}
     acc_axes = [acc for acc, _ in _panels(figure)]

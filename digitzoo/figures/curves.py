@@ -73,7 +73,8 @@ def curves_figure(results: Sequence[TrainResult], *, title: str | None = None) -
             grid[2 * block, column].remove()
             grid[2 * block + 1, column].remove()
         _share_y(panels, single)
-        figure.legend(handles=_legend(results), loc="outside lower center", ncols=min(len(results) + 2, 6), frameon=False)
+        handles = _legend(results)
+        figure.legend(handles=handles, loc="outside lower center", ncols=_legend_columns(handles, width), frameon=False)
     return figure
 
 
@@ -160,4 +161,18 @@ def _legend(results: Sequence[TrainResult]) -> list:
         Line2D([], [], color=COLORS[i % len(COLORS)], label=f"{r.name} — {r.diagnosis}", **_MARKER)
         for i, r in enumerate(results)
     ]
-    return handles + [Line2D([], [], color="0.3", label="train"), Line2D([], [], color="0.3", linestyle="--", label="test")]
+    return handles + [
+        Line2D([], [], color="0.3", label="train (mean during epoch)"),
+        Line2D([], [], color="0.3", linestyle="--", label="test (end of epoch)"),
+    ]
+
+
+def _legend_columns(handles: list, width: float) -> int:
+    """As many legend columns as fit in ``width`` inches (matplotlib fills the columns top-down)."""
+    # An entry's width: handle, padding and spacing (about 0.5 in) and its text (~0.07 in a character).
+    widths = [0.5 + 0.07 * len(handle.get_label()) for handle in handles]
+    for columns in range(len(widths), 1, -1):
+        rows = math.ceil(len(widths) / columns)
+        if sum(max(widths[i : i + rows]) for i in range(0, len(widths), rows)) <= 0.95 * width:
+            return columns
+    return 1
