@@ -19,6 +19,10 @@ demo        tiny + mlp + overfit + cnn, default recipes, empty cache, seconds  �
                                                                               overfit overfits,
                                                                               mlp ≥ 97.5 %,
                                                                               cnn ≥ 99.3 %
+test-pass   the per-epoch test passes (whole test set, batch 1024) of the     (reported)
+            demo's four models, seconds added up, vs their training seconds
+            (ratio: the share the learning curves add); per model and epoch
+            in the note and the JSON
 cnn-best    ``train("cnn-best")`` per seed (only with ``--best``; skipped     acc ≥ 99.6 % each,
             with a note if no such model is registered)                       ≤ 600 s each
 predict     ``digitzoo.inference.Predictor`` on one image (p50, p99 over      p50 ≤ 2 ms, p99 ≤ 5 ms;
@@ -36,7 +40,8 @@ memory      peak RSS of ``digitzoo compare mlp cnn --epochs 1`` training both  (
 
 Warm-up. Training rows count tracing and the first epoch's compilation on both sides: every
 side builds a fresh model and its timer runs around the whole ``fit`` (digitzoo's
-``train_seconds`` is its ``fit``). Data preparation is outside the timer on both sides. Before
+``train_seconds`` is its ``fit`` less the per-epoch test passes, which the anchors do not make:
+the test-pass row reports them). Data preparation is outside the timer on both sides. Before
 anything is timed, one tiny fit starts TensorFlow's runtime, so neither side pays the process's
 one-time start. Prediction rows warm up both sides first (one image and the whole set once), as
 latency after warm-up is what they measure; the ``photo`` row, a fresh process, is cold throughout.
@@ -45,7 +50,8 @@ Repetitions. Timings on a shared machine drift by ±30 %: short rows are repeate
 order and reported as medians with their spread (mlp and overhead 3 times, whole-set predictions
 and start-up 5, photo 3; ``--repeat N`` sets them all); the long rows (cnn, demo, cnn-best) run
 once per seed. The demo row counts the cnn (and, with ``--smoke``, the mlp) that an earlier row
-trained with the very same recipe, seed and data rather than training it twice. The memory row
+trained with the very same recipe, seed and data rather than training it twice; the test-pass
+row reads the demo row's four results (and trains them itself when run without it). The memory row
 trains one epoch each: the arrays and models it holds are those of the full recipes.
 
 The overhead row compiles its anchor with ``anchors.compile_like_digitzoo``, which calls
@@ -87,7 +93,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chat
 from speed_report import Row, anchor_summary, machine, median, table, versions, write_json  # noqa: E402
 from speed_setup import REPO, Bench, Settings, private_home, save_mnist, warm_up  # noqa: E402
 
-ROWS = ("mlp", "overhead", "cnn", "demo", "cnn-best", "predict", "startup", "photo", "memory")
+ROWS = ("mlp", "overhead", "cnn", "demo", "test-pass", "cnn-best", "predict", "startup", "photo", "memory")
 DEFAULT_ROWS = tuple(r for r in ROWS if r != "cnn-best")
 RESULTS = REPO / "benchmarks" / "results"
 
@@ -170,13 +176,14 @@ def _load(args: argparse.Namespace, settings: Settings):
 def measure(bench: Bench, wanted: tuple[str, ...]) -> list[Row]:
     """The wanted rows in table order. A row that fails is reported as failed; the others still run."""
     from speed_runtime import memory_row, photo_row, predict_rows, startup_rows
-    from speed_training import best_row, cnn_row, demo_row, mlp_rows
+    from speed_training import best_row, cnn_row, demo_row, mlp_rows, test_pass_row
 
     steps = {
         "mlp": lambda: mlp_rows(bench, set(wanted)),  # mlp and overhead share digitzoo's runs
         "overhead": lambda: [] if "mlp" in wanted else mlp_rows(bench, set(wanted)),
         "cnn": lambda: [cnn_row(bench)],
         "demo": lambda: [demo_row(bench)],
+        "test-pass": lambda: [test_pass_row(bench)],  # the demo row's trainings, if it ran
         "cnn-best": lambda: [best_row(bench)],
         "predict": lambda: predict_rows(bench),
         "startup": lambda: startup_rows(bench),

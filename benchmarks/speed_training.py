@@ -1,4 +1,4 @@
-"""The training rows of the speed benchmark: mlp, overhead, cnn, demo and cnn-best."""
+"""The training rows of the speed benchmark: mlp, overhead, cnn, demo, test-pass and cnn-best."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from anchors import AnchorRun, digitzoo_recipe_in_keras, keras_io_convnet, tutor
 from speed_report import Row, at_least, at_most, equals, median
 from speed_setup import Bench
 
-__all__ = ["best_row", "cnn_row", "demo_row", "keras_io_epoch", "mlp_rows"]
+__all__ = ["best_row", "cnn_row", "demo_row", "keras_io_epoch", "mlp_rows", "test_pass_row"]
 
 DEMO = ("tiny", "mlp", "overfit", "cnn")
 
@@ -167,18 +167,28 @@ def cnn_row(bench: Bench) -> Row:
     )
 
 
-def demo_row(bench: Bench) -> Row:
-    """``make demo``'s four models trained from an empty cache: their seconds added up."""
+def _demo_results(bench: Bench) -> tuple[dict[str, Any], list[str]]:
+    """``make demo``'s four models, trained from scratch unless an earlier row trained the very same.
+
+    Returns the results by name and the names taken from an earlier row (same model, recipe,
+    seed and data), so the demo and test-pass rows share one training of each model.
+    """
     s = bench.settings
-    anchor = keras_io_epoch(bench)
     results, reused = {}, []
     for name in DEMO:
         earlier = bench.trained.get((name, 0, s.recipe_epochs))
         if earlier is not None:
-            reused.append(name)  # the very same training (model, recipe, seed, data) done by an earlier row
+            reused.append(name)
             results[name] = earlier
         else:
             results[name] = train_zoo(bench, name, epochs=s.recipe_epochs, save=True)
+    return results, reused
+
+
+def demo_row(bench: Bench) -> Row:
+    """``make demo``'s four models trained from an empty cache: their seconds added up."""
+    anchor = keras_io_epoch(bench)
+    results, reused = _demo_results(bench)
     total = sum(r.train_seconds for r in results.values())
     ratio = total / anchor.seconds_per_epoch
     return Row(
@@ -199,6 +209,7 @@ def demo_row(bench: Bench) -> Row:
             "models": {
                 name: {
                     "train_seconds": r.train_seconds,
+                    "test_pass_seconds": r.test_pass_seconds,
                     "test_accuracy": r.test_accuracy,
                     "train_accuracy": r.train_accuracy,
                     "diagnosis": r.diagnosis,
@@ -210,6 +221,52 @@ def demo_row(bench: Bench) -> Row:
             "taken_from_earlier_rows": reused,
         },
         note=f"{', '.join(reused)} taken from the identical training of an earlier row" if reused else "",
+    )
+
+
+def test_pass_row(bench: Bench) -> Row:
+    """What the per-epoch test pass (for the learning curves) costs the demo models.
+
+    Training evaluates the whole test set after every epoch; ``train_seconds`` leaves those passes
+    out and ``test_pass_seconds`` is what they took. The row adds both up over tiny, mlp, overfit
+    and cnn: ``value`` is the test passes' seconds, the "anchor" the training's, so ``ratio`` is
+    the share the curves add to training time. Per model: seconds per epoch of each, and the share.
+    """
+    results, reused = _demo_results(bench)
+    passes = sum(r.test_pass_seconds for r in results.values())
+    training = sum(r.train_seconds for r in results.values())
+    models = {
+        name: {
+            "epochs": r.epochs,
+            "train_size": r.train_size,
+            "test_size": r.test_size,
+            "test_pass_seconds": r.test_pass_seconds,
+            "train_seconds": r.train_seconds,
+            "test_pass_seconds_per_epoch": r.test_pass_seconds / r.epochs,
+            "train_seconds_per_epoch": r.train_seconds / r.epochs,
+            "share": r.test_pass_seconds / r.train_seconds if r.train_seconds else None,
+        }
+        for name, r in results.items()
+    }
+    per_model = ", ".join(
+        f"{name} {m['test_pass_seconds_per_epoch']:.2f} s/epoch vs {m['train_seconds_per_epoch']:.2f} s"
+        f" ({m['share']:.0%})"
+        for name, m in models.items()
+        if m["share"] is not None
+    )
+    taken = f"; {', '.join(reused)} taken from an earlier row's training" if reused else ""
+    return Row(
+        row="test-pass",
+        what=(
+            "seconds of the per-epoch test passes (whole test set, batch 1024) of tiny + mlp + overfit + cnn, "
+            "vs their training seconds (ratio = the share the learning curves add)"
+        ),
+        value=passes,
+        anchor="training",
+        anchor_value=training,
+        ratio=passes / training if training else None,
+        details={"models": models, "taken_from_earlier_rows": reused},
+        note=f"test pass vs training per epoch: {per_model}{taken}",
     )
 
 

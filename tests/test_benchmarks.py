@@ -23,6 +23,7 @@ ROWS = {
     "overhead",
     "cnn",
     "demo",
+    "test-pass",
     "cnn-best",
     "predict-1 mlp",
     "predict-set mlp",
@@ -112,6 +113,22 @@ def test_prediction_anchor_is_measured_and_the_predictor_when_there_is_one(rows)
         pytest.skip("digitzoo.inference.Predictor is not importable yet")
     for name in ("predict-set mlp", "predict-set cnn"):
         assert rows[name]["test_accuracy"] == pytest.approx(rows[name]["details"]["anchor_test_accuracy"], abs=0.01)
+
+
+def test_test_pass_row_reads_the_demo_rows_trainings(rows):
+    demo, passes = rows["demo"]["details"]["models"], rows["test-pass"]
+    models = passes["details"]["models"]
+    assert set(models) == set(demo) == {"tiny", "mlp", "overfit", "cnn"}
+    for name, model in models.items():
+        # The very same training as the demo row's, not a second one.
+        assert model["train_seconds"] == demo[name]["train_seconds"], name
+        assert model["test_pass_seconds"] == demo[name]["test_pass_seconds"] > 0, name
+        assert model["test_pass_seconds_per_epoch"] == pytest.approx(model["test_pass_seconds"] / model["epochs"])
+        assert model["share"] == pytest.approx(model["test_pass_seconds"] / model["train_seconds"])
+        assert f"{name} " in passes["note"]
+    assert passes["value"] == pytest.approx(sum(m["test_pass_seconds"] for m in models.values()))
+    assert passes["anchor_value"] == pytest.approx(sum(m["train_seconds"] for m in models.values()))
+    assert passes["ratio"] == pytest.approx(passes["value"] / passes["anchor_value"])
 
 
 def test_cnn_best_is_measured_or_skipped_with_a_note(rows):
