@@ -17,7 +17,7 @@ from digitzoo.recipe import MNIST_TRAIN_SIZE
 
 from .fit_progress import fit_progress
 from .output import stdout_console
-from .params import model_names
+from .params import figure_path, model_names
 from .progress import ProgressReporter
 
 __all__ = ["train", "compare", "training_options", "plot_option"]
@@ -53,22 +53,10 @@ def plot_option(command: Callable) -> Callable:
     return click.option(
         "--plot",
         type=click.Path(dir_okay=False, writable=True),
-        callback=_figure_path,
+        callback=figure_path,
         metavar="FILE",
         help="Also write the learning curves (.png, .svg or .pdf).",
     )(command)
-
-
-def _figure_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from digitzoo.errors import DigitzooError
-    from digitzoo.figures.curves import check_figure_path
-
-    if value is not None:
-        try:
-            check_figure_path(value)
-        except DigitzooError as exc:
-            raise click.BadParameter(str(exc)) from None
-    return value
 
 
 def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:

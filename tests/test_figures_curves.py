@@ -11,7 +11,7 @@ import pytest
 from digitzoo.errors import DigitzooError
 from digitzoo.figures import curves_figure, save_figure, write_curves
 from digitzoo.figures.style import COLORS
-from digitzoo.figures.curves import check_figure_path
+from digitzoo.figures import check_figure_path
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import DigitzooError
-from ..files import temporary_beside
 from ..recipe import MNIST_TRAIN_SIZE
-from .style import _FORMATS, COLORS, new_figure, save_figure, styled
+from .style import COLORS, new_figure, save_figure, styled
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
 
     from ..training import TrainResult
 
-__all__ = ["curves_figure", "write_curves", "check_figure_path", "CURVES"]
+__all__ = ["curves_figure", "write_curves", "CURVES"]
 
 #: The per-epoch series drawn, as ``TrainResult.history`` names them: (train, test) per quantity.
 CURVES = {"accuracy": ("accuracy", "test_accuracy"), "loss": ("loss", "test_loss")}
@@ -81,26 +80,6 @@ def curves_figure(results: Sequence[TrainResult], *, title: str | None = None) -
 def write_curves(results: Sequence[TrainResult], path: str | os.PathLike, *, title: str | None = None) -> Path:
     """Draw :func:`curves_figure` for ``results`` and write it to ``path`` (.png, .svg or .pdf)."""
     return save_figure(curves_figure(results, title=title), path)
-
-
-def check_figure_path(path: str | os.PathLike) -> Path:
-    """Raise ``DigitzooError`` unless :func:`save_figure` could write a figure to ``path``.
-
-    The same rules as ``save_figure`` (a .png, .svg or .pdf name; a folder that can be made and
-    written), checked before the work whose figure it is: a typo should not cost a training.
-    Makes the folder if needed, then creates and removes a temporary file beside ``path``.
-    """
-    path = Path(path)
-    if path.suffix.lower() not in _FORMATS:
-        raise DigitzooError(f"cannot write a figure as {path.name!r}: use a .png, .svg or .pdf file name")
-    if path.is_dir():
-        raise DigitzooError(f"cannot write a figure to {path}: it is a folder")
-    try:
-        with temporary_beside(path, suffix=path.suffix):
-            pass
-    except OSError as exc:
-        raise DigitzooError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path
 
 
 def _check_history(result: TrainResult) -> None:

@@ -9,13 +9,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DigitzooError
-from ..files import atomic_path
+from ..files import atomic_path, temporary_beside
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["DPI", "FONT", "TITLE", "COLORS", "FIGURE_SUFFIXES", "new_figure", "styled", "image_axes", "save_figure", "check_figure_path"]
+__all__ = [
+    "DPI",
+    "FONT",
+    "TITLE",
+    "COLORS",
+    "FIGURE_SUFFIXES",
+    "new_figure",
+    "styled",
+    "image_axes",
+    "save_figure",
+    "check_figure_path",
+]
 
 DPI = 100
 #: Font sizes in points: axis labels and captions, and titles.
@@ -90,18 +101,36 @@ _FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 FIGURE_SUFFIXES = tuple(_FORMATS)
 
 
+def _figure_kind(path: Path) -> str:
+    try:
+        return _FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise DigitzooError(f"cannot write a figure as {path.name!r}: use a .png, .svg or .pdf file name") from None
+
+
 def check_figure_path(path: str | os.PathLike) -> Path:
-    """``path`` if a figure can be written there by its name; check it before the work that makes one."""
+    """Raise ``DigitzooError`` unless :func:`save_figure` could write a figure to ``path``.
+
+    The same rules (a .png, .svg or .pdf name; a folder that can be made and written), checked
+    before the work whose figure it is: a typo should not cost a training. Makes the folder if
+    needed, then creates and removes a temporary file beside ``path``.
+    """
     path = Path(path)
-    if path.suffix.lower() not in _FORMATS:
-        raise DigitzooError(f"cannot write a figure as {path.name!r}: use a .png, .svg or .pdf file name")
+    _figure_kind(path)
+    if path.is_dir():
+        raise DigitzooError(f"cannot write a figure to {path}: it is a folder")
+    try:
+        with temporary_beside(path, suffix=path.suffix):
+            pass
+    except OSError as exc:
+        raise DigitzooError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
 
 
 def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
     """Write ``figure`` to ``path`` (.png, .svg or .pdf) atomically: all of it or nothing."""
-    path = check_figure_path(path)
-    kind = _FORMATS[path.suffix.lower()]
+    path = Path(path)
+    kind = _figure_kind(path)
     try:
         with atomic_path(path, suffix=path.suffix) as tmp:
             figure.savefig(tmp, format=kind, dpi=DPI)
