@@ -34,3 +34,11 @@ bench: $(INSTALLED)
 
 bench-best: $(INSTALLED)
 	$(BIN)/python benchmarks/speed.py --only cnn-best $(BENCH_ARGS)
+
+# The README's figures, made by digitzoo itself (the demo models are trained first if not cached).
+.PHONY: figures
+figures: $(INSTALLED)
+	$(BIN)/digitzoo compare tiny mlp overfit cnn --plot assets/curves.png
+	$(BIN)/digitzoo show 0 --svg assets/show-0.svg
+	$(BIN)/digitzoo show -o assets/digits-sample.png
+	$(BIN)/digitzoo report cnn -o assets/report-cnn -q
