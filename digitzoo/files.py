@@ -17,6 +17,7 @@ __all__ = [
     "temporary_beside",
     "replace_durably",
     "remove_stale_temporaries",
+    "check_writable_folder",
     "STALE_AFTER",
 ]
 
@@ -57,6 +58,18 @@ def temporary_beside(dest: str | os.PathLike, suffix: str = "") -> Iterator[Path
         yield tmp_path
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def check_writable_folder(folder: str | os.PathLike) -> Path:
+    """Make ``folder`` if needed and create and remove a file in it; ``OSError`` if that fails.
+
+    The only test that holds for read-only mounts, ACLs and a path under a file. Callers run it
+    before long work whose result goes there, and word the error in their own terms.
+    """
+    folder = Path(folder)
+    with temporary_beside(folder / "write-check"):
+        pass
+    return folder
 
 
 def replace_durably(src: str | os.PathLike, dest: str | os.PathLike) -> None:

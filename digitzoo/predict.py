@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .errors import DigitzooError, ImageError
+from .files import check_writable_folder
 from .image.digits import DigitStages, digit_stages
 from .image.io import read_image
 from .inference import predict_proba
@@ -171,9 +171,7 @@ def prepare_stage_folder(folder: str | os.PathLike) -> Path:
     """
     folder = Path(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        check_writable_folder(folder)
     except OSError as exc:
         raise ImageError(f"{folder}: cannot write the stage images there ({exc.strerror or exc})") from None
     return folder

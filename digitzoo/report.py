@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import DigitzooError
+from .files import check_writable_folder
 
 if TYPE_CHECKING:
     from .training import Arrays, TrainResult
@@ -227,9 +227,7 @@ def prepare_report_folder(folder: str | os.PathLike) -> Path:
     """
     folder = Path(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        check_writable_folder(folder)
     except OSError as exc:
         raise DigitzooError(f"cannot write the report in {folder}: {exc.strerror or exc}") from None
     for name in REPORT_FILES.values():

@@ -10,7 +10,6 @@ import inspect
 import json
 import math
 import os
-import tempfile
 import time
 import warnings
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ import numpy as np
 from .cache import ModelCache, cache_key
 from .diagnosis import diagnose
 from .errors import CacheError, DigitzooError, DigitzooWarning
+from .files import check_writable_folder
 from .paths import models_dir
 from .recipe import Recipe, compile_model
 from .registry import build_model, model_info
@@ -353,10 +353,7 @@ def check_cache_writable(cache: ModelCache | None = None) -> None:
     """
     root = (cache if cache is not None else ModelCache()).root
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        # Named like atomic_path's temporaries, so a leftover of a killed process is cleaned up.
-        with tempfile.NamedTemporaryFile(dir=root, prefix=".write-check.", suffix=".tmp"):
-            pass
+        check_writable_folder(root)
     except OSError as exc:
         where = "$DIGITZOO_HOME" if root == models_dir() else "the cache folder"
         raise CacheError(

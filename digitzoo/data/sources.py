@@ -9,14 +9,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import REMEDIES, DataError
-from ..files import atomic_path
+from ..files import atomic_path, check_writable_folder
 from ..paths import digitzoo_home
 from ._types import Arrays, Progress, report
 from .formats import read_idx_folder, read_npz
@@ -80,9 +79,7 @@ def check_cache_writable() -> None:
     """Raise ``DataError`` (remedy ``home``) unless a file can be created in the cache's folder."""
     folder = mnist_cache_path().parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        check_writable_folder(folder)
     except OSError as exc:
         raise _unwritable(folder, exc) from exc
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DigitzooError
-from ..files import atomic_path, temporary_beside
+from ..files import atomic_path, check_writable_folder
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -120,8 +120,7 @@ def check_figure_path(path: str | os.PathLike) -> Path:
     if path.is_dir():
         raise DigitzooError(f"cannot write a figure to {path}: it is a folder")
     try:
-        with temporary_beside(path, suffix=path.suffix):
-            pass
+        check_writable_folder(path.parent)
     except OSError as exc:
         raise DigitzooError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
