@@ -41,6 +41,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "predict": ("predict_cmd", "predict", "Recognise the handwritten digit in each IMAGE (a photo, scan or drawing)."),
     "filter": ("filter_cmd", "filter_", "Slide a convolution kernel over IMAGE and write the response as a PNG."),
     "kernels": ("filter_cmd", "kernels", "List the named kernels of 'digitzoo filter' with their matrices."),
+    "export": (
+        "export_cmd",
+        "export",
+        "Export model NAME (shipped or trained) as a TensorFlow SavedModel, a LiteRT (TFLite) file or ONNX.",
+    ),
     "show": ("show_cmd", "show", "Show MNIST digits in the terminal with their labels, or write them as a PNG."),
     "report": (
         "report_cmd",
