@@ -1,0 +1,168 @@
+"""Pretrained weights shipped inside the package, and the manifest that vouches for them.
+
+``manifest.json`` beside the ``.keras`` files records, for each model, the file's sha256 and size,
+the accuracy and loss it measured on MNIST, and how it was made (recipe, seed, library versions,
+date, the command that remakes it: ``tools/make_weights.py``). Reading the manifest imports no
+Keras, so listing the zoo stays fast; loading a file checks its sha256 before Keras reads a byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..errors import ModelError
+from ..files import sha256_file
+
+__all__ = [
+    "WEIGHTS_TAG",
+    "MANIFEST_NAME",
+    "WEIGHTS_DIR",
+    "WeightsInfo",
+    "shipped",
+    "weights_info",
+    "load_pretrained",
+    "best_pretrained",
+]
+
+#: The one set of weights shipped: trained on MNIST (``build_model(name, weights="mnist")``).
+WEIGHTS_TAG = "mnist"
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = 1
+#: The installed weights: this package's own folder.
+WEIGHTS_DIR = Path(__file__).resolve().parent
+_REINSTALL = "reinstall digitzoo"
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """One shipped model's entry in the manifest. Accuracies are fractions in [0, 1]."""
+
+    name: str
+    file: str
+    sha256: str
+    size: int
+    train_accuracy: float
+    train_loss: float
+    test_accuracy: float
+    test_loss: float
+    recipe: dict[str, Any]
+    seed: int
+    train_seconds: float
+    versions: dict[str, str]
+    date: str
+    data: str
+    command: str
+    folder: Path = field(default=WEIGHTS_DIR, repr=False, compare=False)
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.file
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "weights": WEIGHTS_TAG,
+            "file": self.file,
+            "sha256": self.sha256,
+            "size": self.size,
+            "train_accuracy": self.train_accuracy,
+            "train_loss": self.train_loss,
+            "test_accuracy": self.test_accuracy,
+            "test_loss": self.test_loss,
+            "recipe": self.recipe,
+            "seed": self.seed,
+            "train_seconds": self.train_seconds,
+            "versions": self.versions,
+            "date": self.date,
+            "data": self.data,
+            "command": self.command,
+        }
+
+
+_FIELDS = [name for name in WeightsInfo.__dataclass_fields__ if name not in ("name", "folder")]
+
+
+def shipped(folder: str | os.PathLike | None = None) -> dict[str, WeightsInfo]:
+    """The models with weights in ``folder`` (default: the installed ones), by name, from the manifest.
+
+    No Keras is imported and no file hashed: this is what listing the zoo costs. A package
+    without a manifest ships no weights (``{}``); a manifest that cannot be read is ``ModelError``.
+    """
+    return dict(_read_manifest(Path(folder).resolve() if folder is not None else WEIGHTS_DIR))
+
+
+@lru_cache(maxsize=8)
+def _read_manifest(folder: Path) -> tuple[tuple[str, WeightsInfo], ...]:
+    path = folder / MANIFEST_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ()
+    except OSError as exc:
+        raise ModelError(f"cannot read the weights manifest {path}: {exc.strerror or exc}; {_REINSTALL}") from None
+    try:
+        manifest = json.loads(text)
+        if manifest.get("format") != MANIFEST_FORMAT or manifest.get("weights") != WEIGHTS_TAG:
+            raise ValueError(f"format {manifest.get('format')!r}, weights {manifest.get('weights')!r}")
+        entries = tuple(
+            (name, WeightsInfo(name=name, folder=folder, **{k: entry[k] for k in _FIELDS}))
+            for name, entry in sorted(manifest["models"].items())
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ModelError(f"the weights manifest {path} is damaged ({exc}); {_REINSTALL}") from None
+    return entries
+
+
+def weights_info(name: str, folder: str | os.PathLike | None = None) -> WeightsInfo:
+    """The manifest entry of ``name``; ``ModelError`` naming the models that have weights if it has none."""
+    available = shipped(folder)
+    if name not in available:
+        have = ", ".join(available) or "none (this installation ships no weights; reinstall digitzoo)"
+        raise ModelError(f"model {name!r} has no pretrained weights; models with weights: {have}")
+    return available[name]
+
+
+def load_pretrained(name: str, *, folder: str | os.PathLike | None = None):
+    """The shipped trained ``keras.Model`` of ``name``, uncompiled.
+
+    The file's sha256 is checked against the manifest before Keras reads it, then it is loaded
+    with ``safe_mode=True`` (no code in the file runs) and its shapes checked as any model's. A
+    missing or changed file is one ``ModelError``. ``folder`` reads another copy of the weights
+    folder (a manifest and its files) instead of the installed one.
+    """
+    info = weights_info(name, folder)
+    path = info.path
+    try:
+        digest = sha256_file(path)
+    except OSError as exc:
+        raise ModelError(f"the installed weights of {name!r} are missing ({path}: {exc.strerror or exc}); {_REINSTALL}") from None
+    if digest != info.sha256:
+        raise ModelError(
+            f"the installed weights of {name!r} are damaged (sha256 {digest[:12]}…, expected {info.sha256[:12]}…); "
+            f"{_REINSTALL}"
+        )
+    from .._tensorflow import import_keras
+    from ..registry import check_model, model_info
+
+    keras = import_keras()
+    try:
+        # safe_mode refuses to deserialise arbitrary code (lambdas) from the file.
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelError(f"the installed weights of {name!r} cannot be loaded ({first}); {_REINSTALL}") from None
+    check_model(model, name, model_info(name).input_shape)
+    return model
+
+
+def best_pretrained(folder: str | os.PathLike | None = None) -> str:
+    """The name of the shipped model with the highest test accuracy (ties: the first by name)."""
+    available = shipped(folder)
+    if not available:
+        raise ModelError(f"no pretrained weights are installed; {_REINSTALL}")
+    return min(available.values(), key=lambda info: (-info.test_accuracy, info.name)).name
