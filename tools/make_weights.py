@@ -1,0 +1,86 @@
+"""Make the pretrained weights shipped in digitzoo/weights/ (run by hand; the files are committed).
+
+    python tools/make_weights.py [NAME ...] [--out FOLDER]
+
+Trains each model (default: every shipped one — mlp, cnn, cnn-best) with its registered recipe
+and seed 0 through digitzoo.training.train on MNIST, so a run already in the model cache is reused,
+and writes NAME.keras (the trained model without optimizer state) and its entry in manifest.json:
+sha256, size, train/test accuracy and loss, recipe, seed, training time, library versions, date,
+the data fingerprint and the command that remakes it. Entries of other models are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from digitzoo.files import atomic_path, sha256_file
+from digitzoo.training import train
+from digitzoo.weights import MANIFEST_FORMAT, MANIFEST_NAME, WEIGHTS_DIR, WEIGHTS_TAG
+
+SHIPPED = ("mlp", "cnn", "cnn-best")
+SEED = 0
+
+
+def make(name: str, out: Path) -> dict[str, Any]:
+    """Train (or reuse) ``name``, write ``out/NAME.keras`` and return its manifest entry."""
+    import keras
+
+    result = train(name, seed=SEED, load=False)
+    if result.model_path is None:
+        sys.exit(f"{name}: the run was not cached, so there is no file to ship")
+    # The cached file holds the optimizer's state too (it is saved compiled); loading it uncompiled
+    # and saving again leaves only the weights a user needs, a third of the size for Adam.
+    model = keras.saving.load_model(result.model_path, compile=False, safe_mode=True)
+    dest = out / f"{name}.keras"
+    with atomic_path(dest, suffix=".keras") as tmp:
+        model.save(tmp)
+    return {
+        "file": dest.name,
+        "sha256": sha256_file(dest),
+        "size": dest.stat().st_size,
+        "train_accuracy": result.train_accuracy,
+        "train_loss": result.train_loss,
+        "test_accuracy": result.test_accuracy,
+        "test_loss": result.test_loss,
+        "recipe": result.recipe,
+        "seed": result.seed,
+        "train_seconds": round(result.train_seconds, 2),
+        "versions": result.versions,
+        "date": result.saved_at,
+        "data": result.data,
+        "command": f"python tools/make_weights.py {shlex.quote(name)}",
+    }
+
+
+def write_manifest(out: Path, entries: dict[str, dict[str, Any]]) -> Path:
+    """Merge ``entries`` into ``out/manifest.json`` (other models' entries stay) and write it atomically."""
+    path = out / MANIFEST_NAME
+    models: dict[str, Any] = {}
+    if path.exists():
+        models = json.loads(path.read_text(encoding="utf-8"))["models"]
+    models.update(entries)
+    manifest = {"format": MANIFEST_FORMAT, "weights": WEIGHTS_TAG, "models": dict(sorted(models.items()))}
+    with atomic_path(path, suffix=".json") as tmp:
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"models to make (default: {' '.join(SHIPPED)})")
+    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="folder of the weights and manifest")
+    args = parser.parse_args(argv)
+    entries = {}
+    for name in args.names or SHIPPED:
+        entries[name] = entry = make(name, args.out)
+        print(f"{name}: test accuracy {entry['test_accuracy']:.4f}, {entry['size'] / 1e6:.2f} MB", flush=True)
+    print(f"wrote {write_manifest(args.out, entries)}")
+
+
+if __name__ == "__main__":
+    main()
