@@ -6,7 +6,7 @@ import json
 
 import click
 
-from digitzoo.registry import list_models, model_info
+from digitzoo.registry import ModelSpec, list_models, model_info
 
 from .output import stdout_console
 
@@ -18,6 +18,9 @@ __all__ = ["models"]
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
 def models(pattern: str, as_json: bool) -> None:
     """List registered models whose name matches PATTERN (shell-style: 'mlp*').
+
+    The "pretrained" column is the test accuracy on MNIST of the weights that ship with
+    digitzoo ("—": none ship for that model).
 
     \b
     Example:
@@ -36,10 +39,22 @@ def models(pattern: str, as_json: bool) -> None:
     table.add_column("source")
     table.add_column("params", justify="right")
     table.add_column("expected")
+    table.add_column("pretrained", justify="right")
     table.add_column("default recipe")
     table.add_column("description")
     for spec in specs:
         table.add_row(
-            spec.name, spec.source, f"{spec.params:,}", spec.behaviour, spec.recipe.summary(), spec.description
+            spec.name,
+            spec.source,
+            f"{spec.params:,}",
+            spec.behaviour,
+            _pretrained(spec),
+            spec.recipe.summary(),
+            spec.description,
         )
     stdout_console().print(table)
+
+
+def _pretrained(spec: ModelSpec) -> str:
+    weights = spec.pretrained
+    return "—" if weights is None else f"{weights.test_accuracy:.2%}"

@@ -13,6 +13,7 @@ from typing import Any
 
 from .errors import DigitzooError, ModelError, UnknownModelError
 from .recipe import Recipe, compile_model
+from .weights import WEIGHTS_TAG, WeightsInfo, shipped
 
 __all__ = [
     "BEHAVIOURS",
@@ -51,7 +52,15 @@ class ModelSpec:
     input_shape: tuple[int, ...] = IMAGE_SHAPE
     source: str = BUILTIN_SOURCE
 
+    @property
+    def pretrained(self) -> WeightsInfo | None:
+        """The manifest entry of the weights shipped for this model, or ``None``: read, not loaded."""
+        if self.source != BUILTIN_SOURCE:
+            return None  # the package ships weights for its own models only
+        return shipped().get(self.name)
+
     def to_dict(self) -> dict[str, Any]:
+        weights = self.pretrained
         return {
             "name": self.name,
             "source": self.source,
@@ -60,6 +69,15 @@ class ModelSpec:
             "behaviour": self.behaviour,
             "description": self.description,
             "recipe": self.recipe.to_dict(),
+            "pretrained": None
+            if weights is None
+            else {
+                "weights": WEIGHTS_TAG,
+                "test_accuracy": weights.test_accuracy,
+                "train_accuracy": weights.train_accuracy,
+                "size": weights.size,
+                "sha256": weights.sha256,
+            },
         }
 
 
@@ -145,9 +163,15 @@ def _registry() -> dict[str, ModelSpec]:
     return _REGISTRY
 
 
-def list_models(pattern: str = "*") -> list[str]:
-    """Sorted names of the registered models that match the ``fnmatch`` pattern."""
-    return sorted(name for name in _registry() if fnmatch.fnmatchcase(name, pattern))
+def list_models(pattern: str = "*", *, pretrained: bool = False) -> list[str]:
+    """Sorted names of the registered models that match the ``fnmatch`` pattern.
+
+    ``pretrained=True`` keeps those whose trained weights ship with digitzoo
+    (``build_model(name, weights="mnist")``).
+    """
+    registry = _registry()
+    names = sorted(name for name in registry if fnmatch.fnmatchcase(name, pattern))
+    return [name for name in names if registry[name].pretrained is not None] if pretrained else names
 
 
 def model_info(name: str) -> ModelSpec:
@@ -163,15 +187,21 @@ def model_info(name: str) -> ModelSpec:
         raise UnknownModelError(f"unknown model {name!r}{hint}") from None
 
 
-def build_model(name: str, *, compile: bool = True, **overrides: Any):
+def build_model(name: str, *, weights: str | None = None, compile: bool = True, **overrides: Any):
     """Build the model registered as ``name``.
 
     ``overrides`` may change the builder's own options and the fields of the recipe
     (``learning_rate=0.01``, ``epochs=3`` …). The model is compiled with the recipe unless
     ``compile=False``. A builder that fails, or builds something that does not map 28×28 pixels
     to 10 probabilities, raises ``ModelError`` naming the model and the plugin it comes from.
+
+    ``weights="mnist"`` returns the model trained on MNIST that ships with digitzoo (its file
+    checked against the manifest's sha256 first); ``None`` an untrained one. Only recipe fields may
+    be overridden then: the builder's options would make another network than the one trained.
     """
     spec = model_info(name)
+    if weights is not None:
+        return _pretrained(spec, weights, compile, overrides)
     recipe_fields = set(Recipe.__dataclass_fields__)
     recipe_changes = {k: v for k, v in overrides.items() if k in recipe_fields}
     options = {k: v for k, v in overrides.items() if k not in recipe_fields}
@@ -192,6 +222,28 @@ def build_model(name: str, *, compile: bool = True, **overrides: Any):
     model = _run_builder(spec, options)
     _check_shapes(model, _label(spec), spec.input_shape)
     _check_probabilities(model, _label(spec), spec.input_shape)
+    return compile_model(model, recipe) if compile else model
+
+
+def _pretrained(spec: ModelSpec, weights: Any, compile: bool, overrides: dict[str, Any]):
+    from .weights import load_pretrained
+
+    if weights != WEIGHTS_TAG:
+        raise DigitzooError(f"weights must be None (untrained) or {WEIGHTS_TAG!r}, got {weights!r}")
+    if spec.pretrained is None:
+        have = ", ".join(list_models(pretrained=True)) or "none"
+        raise ModelError(f"{_label(spec)} has no pretrained weights; models with weights: {have}")
+    recipe_fields = set(Recipe.__dataclass_fields__)
+    if options := sorted(set(overrides) - recipe_fields):
+        raise DigitzooError(
+            f"model {spec.name!r} with pretrained weights takes no builder option ({', '.join(options)}); "
+            "they would change the network that was trained"
+        )
+    try:
+        recipe = spec.recipe.replace(**overrides)
+    except ValueError as exc:
+        raise DigitzooError(f"model {spec.name!r}: {exc}") from None
+    model = load_pretrained(spec.name)
     return compile_model(model, recipe) if compile else model
 
 
