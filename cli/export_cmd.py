@@ -1,0 +1,116 @@
+"""``digitzoo export``: a zoo model as a SavedModel, a LiteRT (TFLite) file or ONNX."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .output import stderr_console, stdout_console
+from .params import model_names
+
+__all__ = ["export"]
+
+_FORMATS = ("savedmodel", "tflite", "onnx")  # digitzoo.export.FORMATS, without importing numpy for --help
+_WHERE = {"cached": "your trained model from the cache", "pretrained": "the shipped pretrained weights", "trained": "trained just now"}
+
+
+@click.command()
+@click.argument("name", callback=model_names)
+@click.option("--format", "-f", "format_", type=click.Choice(_FORMATS), required=True, help="What to write.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="File (folder for savedmodel) to write; default NAME.onnx, NAME.tflite, NAME-int8.tflite or NAME-savedmodel.",
+)
+@click.option("--quantize", type=click.Choice(["int8"]), help="tflite only: int8 weights and activations (about 4× smaller).")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+def export(name: str, format_: str, output: Path | None, quantize: str | None, as_json: bool, quiet: bool) -> None:
+    """Export model NAME (shipped or trained) as a TensorFlow SavedModel, a LiteRT (TFLite) file or ONNX.
+
+    The model is your trained one if the cache holds it, else the shipped pretrained weights,
+    else it is trained first. Every format takes a batch of 28×28 images of raw pixels 0–255
+    (float32, white digit on black) and gives 10 probabilities; the file records this. With
+    --quantize int8 the test accuracy of the int8 file is measured against the float model.
+    ONNX and running the files need the export extra: pip install "digitzoo[export]".
+
+    \b
+    Example:
+        digitzoo export cnn --format onnx -o cnn.onnx
+        digitzoo export cnn --format tflite --quantize int8
+    """
+    import time
+
+    from digitzoo._tensorflow import import_quietly
+    from digitzoo.export import INPUT_CONTRACT, default_path, export_model, quantization_accuracy
+
+    if quantize is not None and format_ != "tflite":
+        raise click.BadParameter(f"applies to --format tflite only, not {format_}", param_hint="--quantize")
+    err = stderr_console(quiet=quiet, soft_wrap=True)
+    dest = output if output is not None else default_path(name, format_, quantize)
+    import_quietly()
+    model, origin = _model(name, err, quiet)
+    err.print(f"exporting {name} ({_WHERE[origin]}) as {format_}{' int8' if quantize else ''}…", highlight=False)
+    start = time.perf_counter()
+    path = export_model(model, dest, format=format_, quantize=quantize)
+    seconds = time.perf_counter() - start
+    result = {
+        "model": name,
+        "source": origin,
+        "format": format_,
+        "quantize": quantize,
+        "path": str(path),
+        "bytes": _size(path),
+        "seconds": round(seconds, 2),
+        "input_contract": INPUT_CONTRACT,
+    }
+    if quantize is not None:
+        err.print("measuring the test accuracy of the float model and of the int8 file…", highlight=False)
+        result.update(quantization_accuracy(model, path))
+    _show(result, as_json)
+
+
+def _model(name: str, err, quiet: bool):
+    """The model to export, and where it came from; trained with progress when there is none yet."""
+    from digitzoo.export import ExportError, resolve_model
+    from digitzoo.training import check_cache_writable
+
+    from .fit_progress import fit_progress
+    from .progress import fetch_mnist_if_missing
+
+    try:
+        return resolve_model(name, train_if_needed=False)
+    except ExportError:
+        pass
+    err.print(f"no trained or shipped {name!r} model: training it first", highlight=False)
+    check_cache_writable()
+    fetch_mnist_if_missing(None, err)
+    return resolve_model(name, callbacks=[] if quiet else [fit_progress(err, name)])
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+
+
+def _show(result: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    out = stdout_console()
+    contract = result["input_contract"]
+    out.print(f"wrote {result['path']} ({result['bytes'] / 1e6:.2f} MB, {result['seconds']:.1f} s)", highlight=False)
+    out.print(
+        f"input  {contract['input']}: float32 (N, 28, 28), raw pixels 0–255, white digit on black\n"
+        f"output {contract['output']}: float32 (N, 10), the probability of each digit 0–9",
+        highlight=False,
+    )
+    if "exported_accuracy" in result:
+        change = 100 * (result["exported_accuracy"] - result["float_accuracy"])
+        out.print(
+            f"test accuracy on {result['images']} MNIST digits: float {result['float_accuracy']:.2%}, "
+            f"int8 {result['exported_accuracy']:.2%} ({change:+.2f} points)",
+            highlight=False,
+        )

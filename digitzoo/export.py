@@ -1,0 +1,419 @@
+"""Export a zoo model as a TensorFlow SavedModel, a LiteRT (TFLite) flatbuffer or ONNX.
+
+Every exported file keeps the zoo's input contract (:data:`INPUT_CONTRACT`): a batch of 28×28
+images of raw pixels 0–255 as float32 (white digit on black, as MNIST) in, 10 probabilities out.
+The model is traced in inference mode (``training=False``), so the random augmentation layers of
+``cnn-best`` are left out of the exported graph. The contract is recorded in each file where the
+format allows it: the serving signature of a SavedModel, the signature and a metadata entry of a
+TFLite file, ``metadata_props`` of an ONNX model.
+
+The converters are the ones made for the job: Keras's ``ExportArchive`` (what ``model.export``
+uses) for the SavedModel, TensorFlow's LiteRT converter for TFLite and ``tf2onnx`` for ONNX.
+``tf2onnx``, ``onnx`` and the runtimes are in the ``export`` extra (``digitzoo[export]``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import DigitzooError, ModelError
+from .files import atomic_path
+
+__all__ = [
+    "FORMATS",
+    "QUANTIZATIONS",
+    "INPUT_CONTRACT",
+    "SIGNATURE",
+    "INPUT_NAME",
+    "OUTPUT_NAME",
+    "METADATA_KEY",
+    "ExportError",
+    "export_model",
+    "resolve_model",
+    "default_path",
+    "load_exported",
+    "read_contract",
+    "accuracy",
+    "quantization_accuracy",
+]
+
+FORMATS = ("savedmodel", "tflite", "onnx")
+QUANTIZATIONS = ("int8",)
+#: The serving signature of a SavedModel and a TFLite file, and the input and output names in all three.
+SIGNATURE = "serving_default"
+INPUT_NAME = "pixels"
+OUTPUT_NAME = "probabilities"
+#: Key of the contract in ONNX ``metadata_props`` and in the TFLite metadata.
+METADATA_KEY = "digitzoo.input_contract"
+INPUT_CONTRACT = {
+    "input": INPUT_NAME,
+    "input_shape": [None, 28, 28],
+    "input_dtype": "float32",
+    "input_range": "raw pixels 0-255, white digit on black background (as MNIST), not rescaled",
+    "output": OUTPUT_NAME,
+    "output_shape": [None, 10],
+    "output_dtype": "float32",
+    "output_meaning": "probability of each digit 0-9 (softmax, sums to 1)",
+}
+_SUFFIX = {"savedmodel": "", "tflite": ".tflite", "onnx": ".onnx"}
+_EXTRA = 'install the export extra: pip install "digitzoo[export]"'
+#: MNIST training digits the int8 converter calibrates on (enough for stable ranges, a few seconds).
+_REPRESENTATIVE_SIZE = 500
+
+
+class ExportError(DigitzooError):
+    """A model could not be exported, or an exported file could not be run."""
+
+
+def _require(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ExportError(f"{module} is needed for this export but is not installed; {_EXTRA}") from exc
+
+
+def _check_format(format: str, quantize: str | None) -> None:
+    if format not in FORMATS:
+        raise ExportError(f"unknown export format {format!r}; choose one of {', '.join(FORMATS)}")
+    if quantize is not None and quantize not in QUANTIZATIONS:
+        raise ExportError(f"unknown quantization {quantize!r}; choose one of {', '.join(QUANTIZATIONS)}")
+    if quantize is not None and format != "tflite":
+        raise ExportError(f"quantization applies to the tflite format only, not {format}")
+
+
+def default_path(name: str, format: str, quantize: str | None = None) -> Path:
+    """``NAME.onnx``, ``NAME.tflite``, ``NAME-int8.tflite`` or the folder ``NAME-savedmodel``."""
+    _check_format(format, quantize)
+    stem = name + (f"-{quantize}" if quantize else "")
+    return Path(f"{stem}-savedmodel" if format == "savedmodel" else stem + _SUFFIX[format])
+
+
+def resolve_model(name: str, *, train_if_needed: bool = True, **train_kwargs: Any):
+    """The Keras model to export for the zoo name ``name``, and where it came from.
+
+    In order: the user's trained model in the cache (``"cached"``), the weights shipped with the
+    package (``"pretrained"``), or — if ``train_if_needed`` — a model trained now with its recipe
+    (``"trained"``; ``train_kwargs`` go to :func:`digitzoo.training.load_trained`, e.g.
+    ``callbacks``). A trained model comes first because the user made it on purpose.
+    """
+    from .registry import model_info
+    from .training import load_trained
+
+    model_info(name)  # an unknown name is an UnknownModelError before any work
+    model = load_trained(name, only_cached=True)
+    if model is not None:
+        return model, "cached"
+    model = _pretrained(name)
+    if model is not None:
+        return model, "pretrained"
+    if not train_if_needed:
+        raise ExportError(f"model {name} has neither a cached trained model nor shipped weights")
+    return load_trained(name, **train_kwargs), "trained"
+
+
+def _pretrained(name: str):
+    """The shipped weights of ``name`` (their sha256 checked), or ``None`` if it has none."""
+    try:
+        weights = importlib.import_module(f"{__package__}.weights")
+    except ImportError:  # a version of digitzoo without shipped weights
+        return None
+    if name not in weights.shipped():
+        return None
+    return weights.load_pretrained(name)  # a damaged installed file is its own ModelError
+
+
+def export_model(
+    model_or_name: Any,
+    path: str | os.PathLike | None = None,
+    *,
+    format: str,
+    quantize: str | None = None,
+    representative: np.ndarray | None = None,
+) -> Path:
+    """Write ``model_or_name`` (a Keras model or a zoo name, see :func:`resolve_model`) to ``path``.
+
+    ``format`` is ``"savedmodel"`` (a folder), ``"tflite"`` or ``"onnx"`` (a file); ``path``
+    defaults to :func:`default_path` in the working folder. ``quantize="int8"`` (tflite only)
+    stores int8 weights and activations, calibrated on ``representative`` — uint8 or float images of
+    shape (N, 28, 28), pixels 0–255 — or, by default, on 500 MNIST training digits; input and output
+    stay float32, so the contract is unchanged. The write is atomic: a reader sees the old file or
+    folder or the new one. Returns the path written. Raises ``ExportError`` and ``ModelError``.
+    """
+    _check_format(format, quantize)
+    if isinstance(model_or_name, str):
+        name = model_or_name
+        model, _ = resolve_model(name)
+    else:
+        model, name = model_or_name, getattr(model_or_name, "name", "model")
+    _check_model(model)
+    dest = Path(path) if path is not None else default_path(name, format, quantize)
+    if format == "savedmodel":
+        with _atomic_folder(dest) as tmp:
+            _write_savedmodel(model, tmp)
+    elif format == "tflite":
+        data = _tflite_bytes(model, quantize, representative)
+        with atomic_path(dest, ".tflite") as tmp:
+            tmp.write_bytes(data)
+    else:
+        data = _onnx_bytes(model, name)
+        with atomic_path(dest, ".onnx") as tmp:
+            tmp.write_bytes(data)
+    return dest
+
+
+def _check_model(model: Any) -> None:
+    shape = tuple(getattr(model, "input_shape", ()) or ())
+    outputs = tuple(getattr(model, "output_shape", ()) or ())
+    if shape[1:] != (28, 28) or outputs[1:] != (10,):
+        raise ModelError(
+            f"only models taking 28×28 pixels and giving 10 probabilities can be exported, got input "
+            f"{shape} and output {outputs}"
+        )
+
+
+def _serving_function(model: Any):
+    """The model's inference pass (``training=False``) as a ``tf.function`` with the contract's names."""
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, 28, 28], tf.float32, name=INPUT_NAME)
+
+    @tf.function(input_signature=[spec])
+    def serve(pixels):
+        return {OUTPUT_NAME: model(pixels, training=False)}
+
+    return serve
+
+
+def _archive(model: Any):
+    import tensorflow as tf
+    from keras.export import ExportArchive
+
+    archive = ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        "serve",
+        lambda pixels: {OUTPUT_NAME: model(pixels, training=False)},
+        input_signature=[tf.TensorSpec([None, 28, 28], tf.float32, name=INPUT_NAME)],
+    )
+    return archive
+
+
+def _write_savedmodel(model: Any, folder: Path) -> None:
+    archive = _archive(model)
+    # The contract travels as an asset-free string constant, readable after tf.saved_model.load.
+    import tensorflow as tf
+
+    archive._tf_trackable.input_contract = tf.Variable(json.dumps(INPUT_CONTRACT), trainable=False)
+    archive.write_out(str(folder), verbose=False)
+
+
+def _tflite_bytes(model: Any, quantize: str | None, representative: np.ndarray | None) -> bytes:
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory(prefix="digitzoo-export-") as tmp:
+        _archive(model).write_out(tmp, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=[SIGNATURE])
+        # Built-in ops only: a file that needs the Flex delegate would not run on ai-edge-litert or a phone.
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if quantize == "int8":
+            images = _representative_images(representative)
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = lambda: ([image[None]] for image in images)
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        try:
+            data = converter.convert()
+        except Exception as exc:  # the converter raises ConverterError and plain exceptions alike
+            raise ExportError(f"the LiteRT converter failed: {str(exc).strip().splitlines()[0]}") from exc
+    return _with_tflite_metadata(data, quantize)
+
+
+def _representative_images(images: np.ndarray | None) -> np.ndarray:
+    if images is None:
+        from .data import load_mnist
+
+        (images, _), _ = load_mnist(train_size=_REPRESENTATIVE_SIZE)
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) == 0:
+        raise ExportError(f"representative images must have shape (N, 28, 28) with N ≥ 1, got {images.shape}")
+    return images
+
+
+def _with_tflite_metadata(data: bytes, quantize: str | None) -> bytes:
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    contract = dict(INPUT_CONTRACT, quantization=quantize or "none")
+    tflite = flatbuffer_utils.read_model_from_bytearray(bytearray(data))
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(json.dumps(contract).encode(), dtype=np.uint8)
+    tflite.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name = METADATA_KEY
+    entry.buffer = len(tflite.buffers) - 1
+    tflite.metadata = [*(tflite.metadata or []), entry]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(tflite))
+
+
+def _onnx_bytes(model: Any, name: str) -> bytes:
+    tf2onnx = _require("tf2onnx")
+    onnx = _require("onnx")
+    import tensorflow as tf
+
+    _patch_tf2onnx()
+    spec = (tf.TensorSpec([None, 28, 28], tf.float32, name=INPUT_NAME),)
+    try:
+        proto, _ = tf2onnx.convert.from_function(_serving_function(model), input_signature=spec, opset=17)
+    except Exception as exc:  # tf2onnx raises whatever its handlers raise
+        raise ExportError(f"tf2onnx could not convert {name}: {str(exc).strip().splitlines()[0]}") from exc
+    for key, value in {METADATA_KEY: json.dumps(INPUT_CONTRACT), "digitzoo.model": name}.items():
+        onnx.helper.set_model_props(proto, {**{p.key: p.value for p in proto.metadata_props}, key: value})
+    proto.doc_string = f"digitzoo {name}: 28×28 raw pixels 0-255 float32 in, 10 probabilities out"
+    return proto.SerializeToString()
+
+
+def _patch_tf2onnx() -> None:
+    """tf2onnx 1.17 still uses aliases numpy 2 removed (np.cast, np.object …); Keras patches them."""
+    import warnings
+
+    try:
+        from keras.src.export.tf2onnx_lib import patch_tf2onnx
+    except ImportError:  # a Keras without the patch: a tf2onnx recent enough not to need it
+        return
+    with warnings.catch_warnings():  # the patch's own probe of np.object warns under numpy 2
+        warnings.simplefilter("ignore", FutureWarning)
+        patch_tf2onnx()
+
+
+@contextlib.contextmanager
+def _atomic_folder(dest: Path) -> Iterator[Path]:
+    """A new folder beside ``dest`` that replaces it (old one removed) only if the block succeeds."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists() and not dest.is_dir():
+        raise ExportError(f"{dest} is a file; a SavedModel is a folder")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the result should look like any folder made
+    old = None
+    try:
+        yield tmp
+        if dest.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old.tmp", dir=dest.parent))
+            os.replace(dest, old / dest.name)
+        os.replace(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def load_exported(path: str | os.PathLike, format: str | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """A function images → probabilities running ``path`` with its format's own runtime.
+
+    ``format`` is guessed from the path (a folder is a SavedModel) if not given. The function takes
+    images of shape (N, 28, 28), pixels 0–255, and returns float32 probabilities (N, 10). The
+    runtimes are TensorFlow's SavedModel loader, ``ai_edge_litert``'s interpreter and onnxruntime.
+    """
+    path = Path(path)
+    if format is None:
+        format = "savedmodel" if path.is_dir() else {".tflite": "tflite", ".onnx": "onnx"}.get(path.suffix, "")
+    _check_format(format, None)
+    if format == "savedmodel":
+        return _run_savedmodel(path)
+    if format == "tflite":
+        return _run_tflite(path)
+    return _run_onnx(path)
+
+
+def _pixels(images: np.ndarray) -> np.ndarray:
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 2:
+        images = images[None]
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ExportError(f"images must have shape (N, 28, 28), got {images.shape}")
+    return images
+
+
+def _run_savedmodel(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(path)).signatures[SIGNATURE]
+    return lambda images: serve(**{INPUT_NAME: tf.constant(_pixels(images))})[OUTPUT_NAME].numpy()
+
+
+def _run_tflite(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    interpreter_module = _require("ai_edge_litert.interpreter")
+    interpreter = interpreter_module.Interpreter(model_path=str(path))
+    runner = interpreter.get_signature_runner(SIGNATURE)
+
+    def run(images: np.ndarray) -> np.ndarray:
+        pixels = _pixels(images)
+        # The signature was traced for one batch size; go one image at a time, which every batch size allows.
+        return np.concatenate([runner(**{INPUT_NAME: p[None]})[OUTPUT_NAME] for p in pixels]) if len(pixels) else np.zeros((0, 10), np.float32)
+
+    return run
+
+
+def _run_onnx(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    ort = _require("onnxruntime")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    input_name = session.get_inputs()[0].name
+    return lambda images: session.run(None, {input_name: _pixels(images)})[0]
+
+
+def read_contract(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The input contract recorded in an exported file or folder, or ``None`` if it holds none."""
+    path = Path(path)
+    if path.is_dir():
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(str(path))
+        variable = getattr(loaded, "input_contract", None)
+        return None if variable is None else json.loads(variable.numpy().decode())
+    if path.suffix == ".onnx":
+        onnx = _require("onnx")
+        props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+        return json.loads(props[METADATA_KEY]) if METADATA_KEY in props else None
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    tflite = flatbuffer_utils.read_model(str(path))
+    for entry in tflite.metadata or []:
+        name = entry.name.decode() if isinstance(entry.name, bytes) else entry.name
+        if name == METADATA_KEY:
+            return json.loads(bytes(tflite.buffers[entry.buffer].data).decode())
+    return None
+
+
+def accuracy(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, labels: np.ndarray) -> float:
+    """The fraction of ``images`` whose most probable digit under ``predict`` is the label."""
+    return float(np.mean(np.argmax(predict(images), axis=1) == np.asarray(labels)))
+
+
+def quantization_accuracy(model: Any, path: str | os.PathLike, test: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
+    """Test accuracy of the Keras ``model`` (float) and of its exported ``path`` on the same images.
+
+    ``test`` is ``(images, labels)``, by default the 10 000 MNIST test digits. Returns
+    ``{"float_accuracy", "exported_accuracy", "images"}``, accuracies as fractions in [0, 1].
+    """
+    from .inference import predict_proba
+
+    if test is None:
+        from .data import load_mnist
+
+        _, test = load_mnist()
+    images, labels = test
+    return {
+        "float_accuracy": accuracy(lambda x: predict_proba(model, x), images, labels),
+        "exported_accuracy": accuracy(load_exported(path), images, labels),
+        "images": int(len(labels)),
+    }

@@ -1,0 +1,155 @@
+"""Export round trips: each file, run by its own runtime, answers as the Keras model does."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from digitzoo.cache import ModelCache
+from digitzoo.data import load_mnist, stratified_subset
+from digitzoo.errors import ModelError
+from digitzoo.export import (
+    FORMATS,
+    INPUT_CONTRACT,
+    ExportError,
+    accuracy,
+    default_path,
+    export_model,
+    load_exported,
+    read_contract,
+    resolve_model,
+)
+from digitzoo.inference import predict_proba
+from digitzoo.registry import build_model
+from digitzoo.training import train
+from digitzoo_cli.main import cli
+
+pytest.importorskip("onnxruntime", reason='onnxruntime is in the export extra: pip install "digitzoo[export]"')
+pytest.importorskip("ai_edge_litert", reason='ai-edge-litert is in the export extra: pip install "digitzoo[export]"')
+pytest.importorskip("tf2onnx", reason='tf2onnx is in the export extra: pip install "digitzoo[export]"')
+
+
+@pytest.fixture(scope="module")
+def digits(mnist_npz):
+    """3 000 training and 1 000 test digits (uint8 pixels 0–255), stratified."""
+    (x, y), (xt, yt) = load_mnist(mnist_npz)
+    return stratified_subset(x, y, 3000, seed=2), stratified_subset(xt, yt, 1000, seed=2)
+
+
+@pytest.fixture(scope="module")
+def trained_mlp(digits, tmp_path_factory):
+    """The tutorial's MLP after 10 epochs on 3 000 digits: it learns (about 90 % test accuracy)."""
+    cache = ModelCache(tmp_path_factory.mktemp("models"))
+    return train("mlp", epochs=10, data=digits, cache=cache).model
+
+
+def _same_answers(exported: np.ndarray, keras: np.ndarray) -> None:
+    assert exported.shape == keras.shape == (len(keras), 10)
+    assert exported.dtype == np.float32
+    assert np.mean(exported.argmax(1) == keras.argmax(1)) >= 0.999
+    np.testing.assert_allclose(exported, keras, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_an_exported_model_answers_as_keras_in_its_own_runtime(format, trained_mlp, digits, tmp_path):
+    _, (images, _) = digits
+    path = export_model(trained_mlp, tmp_path / default_path("mlp", format), format=format)
+
+    assert path.is_dir() == (format == "savedmodel")
+    _same_answers(load_exported(path)(images), predict_proba(trained_mlp, images))
+    assert {k: read_contract(path)[k] for k in INPUT_CONTRACT} == json.loads(json.dumps(INPUT_CONTRACT))
+
+
+@pytest.mark.parametrize("name", ["cnn", "cnn-best"])
+@pytest.mark.parametrize("format", ["tflite", "onnx"])
+def test_convolutions_export_in_inference_mode(name, format, digits, tmp_path):
+    # cnn-best's random augmentation layers must be left out: with them the answers would differ.
+    _, (images, _) = digits
+    model = build_model(name)
+    path = export_model(model, tmp_path / default_path(name, format), format=format)
+    _same_answers(load_exported(path)(images[:200]), predict_proba(model, images[:200]))
+
+
+def test_int8_tflite_keeps_the_accuracy_of_the_float_model(trained_mlp, digits, tmp_path):
+    (train_images, _), (images, labels) = digits
+    float_file = export_model(trained_mlp, tmp_path / "mlp.tflite", format="tflite")
+    int8_file = export_model(
+        trained_mlp, tmp_path / "mlp-int8.tflite", format="tflite", quantize="int8", representative=train_images[:300]
+    )
+
+    float_accuracy = accuracy(lambda x: predict_proba(trained_mlp, x), images, labels)
+    assert float_accuracy > 0.8  # a model that learnt something, or the comparison says nothing
+    assert abs(accuracy(load_exported(int8_file), images, labels) - float_accuracy) <= 0.005
+    assert int8_file.stat().st_size < float_file.stat().st_size / 3
+    assert read_contract(int8_file)["quantization"] == "int8"
+
+
+def test_a_savedmodel_export_replaces_the_old_folder_whole(trained_mlp, tmp_path):
+    dest = tmp_path / "mlp-savedmodel"
+    dest.mkdir()
+    (dest / "stale.txt").write_text("from an older export")
+
+    export_model(trained_mlp, dest, format="savedmodel")
+
+    assert not (dest / "stale.txt").exists()
+    assert (dest / "saved_model.pb").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["mlp-savedmodel"]  # no temporary left behind
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"format": "keras"}, "unknown export format 'keras'; choose one of savedmodel, tflite, onnx"),
+        ({"format": "onnx", "quantize": "int8"}, "quantization applies to the tflite format only, not onnx"),
+        ({"format": "tflite", "quantize": "int4"}, "unknown quantization 'int4'; choose one of int8"),
+    ],
+)
+def test_bad_export_arguments_are_refused_before_any_work(kwargs, message, tmp_path):
+    with pytest.raises(ExportError) as excinfo:
+        export_model(object(), tmp_path / "x", **kwargs)
+    assert str(excinfo.value) == message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_without_the_zoo_contract_is_refused(tmp_path):
+    import keras
+
+    inputs = keras.Input((32, 32))
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(inputs)))
+    with pytest.raises(ModelError) as excinfo:
+        export_model(model, tmp_path / "x.onnx", format="onnx")
+    assert str(excinfo.value) == (
+        "only models taking 28×28 pixels and giving 10 probabilities can be exported, "
+        "got input (None, 32, 32) and output (None, 10)"
+    )
+
+
+def test_a_model_with_neither_cache_nor_weights_is_not_trained_when_told_not_to(homes):
+    with pytest.raises(ExportError, match="model tiny has neither a cached trained model nor shipped weights"):
+        resolve_model("tiny", train_if_needed=False)
+
+
+def test_cli_export_writes_the_file_and_says_what_it_takes(monkeypatch, tmp_path):
+    model = build_model("mlp")
+    monkeypatch.setattr("digitzoo.export.resolve_model", lambda name, **kwargs: (model, "cached"))
+    out = tmp_path / "m.onnx"
+
+    result = CliRunner().invoke(cli, ["export", "mlp", "--format", "onnx", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}" in result.output
+    assert "input  pixels: float32 (N, 28, 28), raw pixels 0–255, white digit on black" in result.output
+
+    result = CliRunner().invoke(cli, ["export", "mlp", "--format", "onnx", "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["path"] == str(out) and report["source"] == "cached" and report["bytes"] == out.stat().st_size
+    assert report["input_contract"] == json.loads(json.dumps(INPUT_CONTRACT))
+
+
+def test_cli_export_refuses_quantizing_onnx():
+    result = CliRunner().invoke(cli, ["export", "mlp", "--format", "onnx", "--quantize", "int8"])
+    assert result.exit_code == 2
+    assert "Invalid value for --quantize: applies to --format tflite only, not onnx" in result.output
