@@ -167,3 +167,21 @@ def test_the_probability_check_draws_no_random_numbers(monkeypatch):
     checked = draws_after_a_build()
     monkeypatch.setattr(registry, "_check_probabilities", lambda *args: None)
     assert draws_after_a_build() == checked
+
+
+def test_only_built_in_models_claim_shipped_weights(scratch_registry, monkeypatch):
+    from digitzoo import weights
+
+    fake = weights.WeightsInfo(
+        name="pluggy", file="pluggy.keras", sha256="0" * 64, size=1, train_accuracy=1.0, train_loss=0.0,
+        test_accuracy=1.0, test_loss=0.0, recipe={}, seed=0, train_seconds=1.0, versions={}, date="", data="",
+        command="",
+    )
+    monkeypatch.setattr(registry, "shipped", lambda: {"pluggy": fake})
+    with registry.registering_from("zoo-plugin"):
+        register_model("pluggy", description="x", params=1, recipe=Recipe(), behaviour="overfits")(_builder)
+    # A plugin's model of the same name is not the network the manifest describes.
+    assert model_info("pluggy").pretrained is None
+    assert "pluggy" not in list_models(pretrained=True)
+    with pytest.raises(ModelError, match=r"^model 'pluggy' \(from zoo-plugin\) has no pretrained weights"):
+        build_model("pluggy", weights="mnist")
