@@ -7,10 +7,12 @@ them back with ``digitzoo.predict`` and the zoo's trained model, and reports
 * exact-match rate over photos of rows of 2–6 digits (every digit right, none missed or extra),
 
 with a breakdown by condition, beside the model's accuracy on the same digits as raw 28×28 MNIST
-(what the photo pipeline could at best reach). The model is the cached one (trained first if
-there is none, a few minutes for the cnn).
+(what the photo pipeline could at best reach). The model is the one ``digitzoo predict`` uses:
+by default the most accurate shipped model; ``--model NAME`` the cached trained one, else its
+shipped weights, else trained first. Each photo is read as ``predict`` reads it, deciding
+between one digit and a row from the ink; ``--reading forced`` tells it which instead.
 
-    python benchmarks/photo_digits.py                      # 2000 single digits, 500 rows, cnn
+    python benchmarks/photo_digits.py                      # 2000 single digits, 500 rows
     python benchmarks/photo_digits.py --singles 300 --rows 100 --model mlp
     python benchmarks/photo_digits.py --save-failures /tmp/misread
 """
@@ -32,8 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chat
 from digitzoo.data import load_mnist
 from digitzoo.errors import DigitzooError
 from digitzoo.image.synthetic import synthetic_photos
-from digitzoo.predict import classify, predict_stages, read_digits
-from digitzoo.training import load_trained
+from digitzoo.predict import classify, load_model, predict_stages, read_digits
 
 _CHUNK = 100  # photos whose pipeline stages are held in memory at once
 _GROUPS = ("surface", "size", "rotation", "lighting", "ink")
@@ -43,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--singles", type=int, default=2000, help="photos of one digit (default 2000)")
     parser.add_argument("--rows", type=int, default=500, help="photos of 2-6 digits in a row (default 500)")
-    parser.add_argument("--model", default="cnn", help="zoo model (default cnn)")
+    parser.add_argument("--model", help="zoo model (default: the most accurate shipped one)")
+    parser.add_argument(
+        "--reading", choices=("auto", "forced"), default="auto",
+        help="auto: decide one digit or a row from the ink, as predict does; forced: told which (default auto)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the photo generator (default 0)")
     parser.add_argument("--save-failures", type=Path, metavar="DIR", help="write every misread photo here")
     parser.add_argument("--save-photos", type=Path, metavar="DIR", help="write every photo here, named by its label")
@@ -61,12 +66,19 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
 
     (_, _), (x_test, y_test) = load_mnist()
-    model = load_trained(args.model)
+    model = load_model(args.model)
     started = time.perf_counter()
-    report = {"model": args.model, "seed": args.seed}
-    singles = list(_read(model, synthetic_photos(x_test, y_test, args.singles, seed=args.seed), multi=False))
+    report = {"model": args.model or f"default ({model.name})", "reading": args.reading, "seed": args.seed}
+    auto = args.reading == "auto"
+    singles = list(
+        _read(model, synthetic_photos(x_test, y_test, args.singles, seed=args.seed), multi=None if auto else False)
+    )
     rows = list(
-        _read(model, synthetic_photos(x_test, y_test, args.rows, seed=args.seed + 1, digits=(2, 6)), multi=True)
+        _read(
+            model,
+            synthetic_photos(x_test, y_test, args.rows, seed=args.seed + 1, digits=(2, 6)),
+            multi=None if auto else True,
+        )
     )
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["singles"] = _summary(singles)
@@ -84,7 +96,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read(model, photos, *, multi: bool):
+def _read(model, photos, *, multi: bool | None):
     """Each photo's label, what was read, and its conditions; in chunks, so memory stays small."""
     chunk = []
     for photo in photos:
@@ -146,7 +158,8 @@ def _save(folder: Path, records: list[dict], *, failures: bool = False) -> None:
 
 def _print(report: dict) -> None:
     singles, rows = report["singles"], report["rows"]
-    print(f"model {report['model']}, generator seed {report['seed']}, {report['seconds']} s to make and read")
+    print(f"model {report['model']}, reading {report['reading']}, generator seed {report['seed']}, "
+          f"{report['seconds']} s to make and read")
     print(f"raw MNIST test set (28×28):              {report['raw_mnist_accuracy']:.2%}")
     print(f"single-digit photos:                    {singles['accuracy']:.2%}  ({singles['correct']}/{singles['photos']})")
     print(f"rows of 2-6 digits, exact match:        {rows['accuracy']:.2%}  ({rows['correct']}/{rows['photos']})")

@@ -19,13 +19,37 @@ if TYPE_CHECKING:
 __all__ = ["predict"]
 
 
+def _best_shipped() -> str:
+    """`` (NAME)``: the model ``predict`` uses by default, for ``--help``; read from the manifest only."""
+    from digitzoo.errors import DigitzooError
+    from digitzoo.weights import best_pretrained
+
+    try:
+        return f" ({best_pretrained()})"
+    except DigitzooError:
+        return ""
+
+
 @click.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
-    "--model", "-m", default="cnn", show_default=True, callback=model_names, help="Zoo model to recognise with."
+    "--model",
+    "-m",
+    callback=model_names,
+    help="Zoo model to recognise with: the one you trained (digitzoo train NAME) if it is in the cache, else "
+    "its shipped weights, else it is trained first. Default: the most accurate shipped model"
+    f"{_best_shipped()}, pretrained, never trained.",
+)
+@click.option(
+    "--model-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Your own Keras model file (.keras only, loaded in safe mode): 28×28 pixels in, 10 probabilities out.",
 )
 @click.option("--top", type=click.IntRange(1, 10), default=3, show_default=True, help="Show the K likeliest digits.")
-@click.option("--multi", is_flag=True, help="Each image holds a row of digits: read them all, left to right.")
+@click.option(
+    "--multi", is_flag=True, help="Read each image as a row of digits, left to right (default: when it clearly is one)."
+)
+@click.option("--single", is_flag=True, help="Read all the ink of each image as one digit.")
 @click.option(
     "--debug",
     type=click.Path(file_okay=False, path_type=Path),
@@ -35,30 +59,55 @@ __all__ = ["predict"]
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 def predict(
-    images: tuple[Path, ...], model: str, top: int, multi: bool, debug: Path | None, as_json: bool, quiet: bool
+    images: tuple[Path, ...],
+    model: str | None,
+    model_file: Path | None,
+    top: int,
+    multi: bool,
+    single: bool,
+    debug: Path | None,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Recognise the handwritten digit in each IMAGE (a photo, scan or drawing).
 
-    Dark ink on light paper and chalk on a dark board both work. The model is the cached
-    trained one; if there is none it is trained first. An image that cannot be read is
-    reported (with --json, as an entry with an "error") and the exit code is 1.
+    Dark ink on light paper and chalk on a dark board both work. An image that clearly holds
+    several digits side by side is read as a row (--single or --multi decide instead). The
+    model is the most accurate one shipped with digitzoo unless --model or --model-file names
+    another. An image that cannot be read is reported (with --json, as an entry with an "error")
+    and the exit code is 1.
 
     \b
     Example:
         digitzoo predict assets/digits/seven.jpg
-        digitzoo predict --multi assets/digits/row.jpg --debug /tmp/why
+        digitzoo predict assets/digits/row.jpg --model cnn --debug /tmp/why
     """
-    from digitzoo.predict import predict_stages, prepare_stage_folder, read_images, save_stages
+    from digitzoo.predict import (
+        check_model_file,
+        load_model_file,
+        predict_stages,
+        prepare_stage_folder,
+        read_images,
+        save_stages,
+    )
 
+    if multi and single:
+        raise click.UsageError("--single and --multi cannot be used together")
+    if model is not None and model_file is not None:
+        raise click.UsageError("--model and --model-file cannot be used together")
     err = stderr_console(quiet=quiet, soft_wrap=True)
+    if model_file is not None:
+        check_model_file(model_file)  # a wrong or missing file fails now, before any image is read
     if debug is not None:
         prepare_stage_folder(debug)  # a folder that cannot be written fails now, not after training
-    stages = read_images(images, multi=multi)
+    stages = read_images(images, multi=True if multi else False if single else None)
     _report_errors(images, stages)
     read = [s for s in stages if not isinstance(s, Exception)]
-    keras_model = _trained_model(model, err, quiet) if read else None
+    keras_model = None
+    if read:
+        keras_model = load_model_file(model_file) if model_file is not None else _model(model, err, quiet)
     predictions = predict_stages(keras_model, stages, top=top, sources=images)
-    if not multi:
+    if not multi and not single:
         _hint_rows(predictions, err)
     _show(predictions, as_json, top)
     if debug is not None:
@@ -68,15 +117,19 @@ def predict(
         raise SystemExit(1)
 
 
-def _trained_model(name: str, err: Console, quiet: bool):
-    """The cached trained model, or one trained now with the progress ``digitzoo train`` shows."""
+def _model(name: str | None, err: Console, quiet: bool):
+    """The model to read with: see ``--model``. Only a zoo model without cache or weights is trained."""
     from digitzoo._tensorflow import import_quietly
+    from digitzoo.predict import load_model
     from digitzoo.training import check_cache_writable, load_trained, train
+    from digitzoo.weights import shipped
 
     from .fit_progress import fit_progress
     from .progress import fetch_mnist_if_missing
 
     import_quietly()
+    if name is None or name in shipped():
+        return load_model(name)  # the cached model the user trained, else the shipped weights
     # Looked up first only to say what comes and to fetch MNIST with progress, as train does.
     if train(name, only_cached=True, load=False) is not None:
         return load_trained(name)
@@ -95,8 +148,9 @@ def _report_errors(images: tuple[Path, ...], stages: list) -> None:
 
 
 def _hint_rows(predictions: list[Prediction], err: Console) -> None:
+    """Images read as one digit although their ink falls into columns: the reading might be wrong."""
     for p in predictions:
-        if p.stages is not None and p.stages.columns > 1:
+        if p.stages is not None and not p.stages.row and p.stages.columns > 1:
             message = f"{p.source}: looks like {p.stages.columns} digits side by side; --multi reads each"
             err.print(message, highlight=False, markup=False)
 

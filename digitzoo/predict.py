@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import DigitzooError, ImageError
+from .errors import DigitzooError, ImageError, ModelError
 from .files import check_writable_folder
 from .image.digits import DigitStages, digit_stages
 from .image.io import read_image
@@ -25,7 +25,10 @@ from .inference import predict_proba
 __all__ = [
     "DigitGuess",
     "Prediction",
+    "check_model_file",
     "classify",
+    "load_model",
+    "load_model_file",
     "predict_digits",
     "predict_stages",
     "prepare_stage_folder",
@@ -114,17 +117,19 @@ def predict_stages(
 def predict_digits(
     images: Sequence[Image],
     *,
-    model: Any = "cnn",
-    multi: bool = False,
+    model: Any = None,
+    multi: bool | None = None,
     top: int = 3,
     errors: Literal["raise", "collect"] = "raise",
     **train_kwargs: Any,
 ) -> list[Prediction]:
-    """Read the digit (or, with ``multi``, the row of digits) in each image.
+    """Read the digit, or the row of digits, in each image.
 
+    ``multi``: None reads an image as a row when it clearly holds several digits side by side
+    (see :func:`read_digits`), True always as a row, False always as one digit.
     ``images`` are arrays (as :func:`digitzoo.image.preprocess_digit` takes them) or file paths.
-    ``model`` is a zoo name — its cached trained model is used, trained first if there is none
-    (``train_kwargs`` go to :func:`digitzoo.train`) — or a Keras model. All digits of all images
+    ``model`` is a Keras model, a zoo name or None (the default): see :func:`load_model`, which
+    ``train_kwargs`` go to. All digits of all images
     go to the model together, in batches. An image that cannot be read raises its ``ImageError``,
     or with ``errors="collect"`` becomes a prediction with that ``error`` while the rest are read;
     the model is loaded only if some image was read.
@@ -136,17 +141,13 @@ def predict_digits(
     failed = [s for s in stages if isinstance(s, DigitzooError)]
     if failed and errors == "raise":
         raise failed[0]
-    if isinstance(model, str) and len(failed) < len(stages):
-        from ._tensorflow import import_quietly
-        from .training import load_trained
-
-        import_quietly()
-        model = load_trained(model, **train_kwargs)
+    if (model is None or isinstance(model, str)) and len(failed) < len(stages):
+        model = load_model(model, **train_kwargs)
     sources = [str(image) if isinstance(image, (str, os.PathLike)) else "" for image in images]
     return predict_stages(model, stages, top=top, sources=sources)
 
 
-def read_images(images: Sequence[Image], *, multi: bool = False) -> list[DigitStages | DigitzooError]:
+def read_images(images: Sequence[Image], *, multi: bool | None = None) -> list[DigitStages | DigitzooError]:
     """Each image's stages (see :func:`read_digits`), or the error that stopped that image."""
     stages: list[DigitStages | DigitzooError] = []
     for image in images:
@@ -157,10 +158,72 @@ def read_images(images: Sequence[Image], *, multi: bool = False) -> list[DigitSt
     return stages
 
 
-def read_digits(image: Image, *, multi: bool = False) -> DigitStages:
-    """The pipeline's stages for an image array or file."""
+def read_digits(image: Image, *, multi: bool | None = None) -> DigitStages:
+    """The pipeline's stages for an image array or file.
+
+    ``multi``: True cuts the ink into a row of digits, False takes it all as one digit, None (the
+    default) reads a row only when the ink clearly holds several digits side by side — columns
+    apart, level with each other, each with real ink — so the pieces of one broken digit (a 5
+    whose bar stands apart, a 4 in two strokes) stay one digit. ``stages.row`` says which.
+    """
     pixels = read_image(image) if isinstance(image, (str, os.PathLike)) else image
     return digit_stages(pixels, multi=multi)
+
+
+def load_model(name: str | None = None, **train_kwargs: Any):
+    """The Keras model that reads digits for ``name``.
+
+    None: the most accurate model shipped with digitzoo (:func:`digitzoo.weights.best_pretrained`),
+    never trained, no MNIST needed. A zoo name: the user's cached trained model of that name if
+    there is one, else its shipped weights, else it is trained now (``train_kwargs`` go to
+    :func:`digitzoo.train`; with any of them, shipped weights, made with the default recipe, are
+    not used).
+    """
+    from ._tensorflow import import_quietly
+    from .training import load_trained
+    from .weights import best_pretrained, load_pretrained, shipped
+
+    import_quietly()
+    if name is None:
+        return load_pretrained(best_pretrained())
+    if not train_kwargs and name in shipped():
+        cached = load_trained(name, only_cached=True)
+        return cached if cached is not None else load_pretrained(name)
+    return load_trained(name, **train_kwargs)
+
+
+def check_model_file(path: str | os.PathLike) -> Path:
+    """``path`` as a ``Path`` if it names an existing ``.keras`` file; else ``ModelError``. Reads nothing."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        kind = f"a {path.suffix} file" if path.suffix else "a file without extension"
+        raise ModelError(f"{path}: is {kind}; only Keras 3 model files (.keras) are read")
+    if not path.is_file():
+        raise ModelError(f"{path}: no such file")
+    return path
+
+
+def load_model_file(path: str | os.PathLike):
+    """A user's own Keras model from a ``.keras`` file, checked as any zoo model is.
+
+    Only the ``.keras`` format is read (HDF5 ``.h5`` files and anything else are refused before
+    reading), with ``safe_mode=True``: the file cannot run code. The model must take (28, 28) raw
+    pixels (0–255) and output 10 probabilities; anything else raises ``ModelError``.
+    """
+    from ._tensorflow import import_keras
+    from .registry import check_model, check_probabilities
+
+    path = check_model_file(path)
+    keras = import_keras()
+    try:
+        # safe_mode refuses to deserialise arbitrary code (lambdas) from a file of unknown origin.
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # a damaged zip, unknown layers, a lambda: all unusable files
+        lines = str(exc).strip().splitlines()
+        raise ModelError(f"{path}: cannot load the model ({lines[0] if lines else type(exc).__name__})") from exc
+    check_model(model, path.name)
+    check_probabilities(model, path.name)
+    return model
 
 
 def prepare_stage_folder(folder: str | os.PathLike) -> Path:

@@ -96,10 +96,28 @@ def test_bad_images_are_one_line_errors_and_the_rest_is_read(runner, photos):
     assert "seven.jpg" in result.stdout
 
 
-def test_a_row_read_as_one_digit_gets_a_hint(runner, photos):
-    result = runner.invoke(cli, ["predict", "-m", "tiny", str(photos / "row.png")])
+def test_a_row_is_read_as_a_row_without_a_flag_and_single_forces_one_digit(runner, photos):
+    images = [str(photos / "row.png"), str(photos / "seven.jpg")]
+    result = runner.invoke(cli, ["predict", "-m", "tiny", "--json", "-q", *images])
     assert result.exit_code == 0, result.output
-    assert f"{photos / 'row.png'}: looks like 3 digits side by side; --multi reads each" in result.stderr
+    assert [len(r["digits"]) for r in json.loads(result.stdout)] == [3, 1]
+    result = runner.invoke(cli, ["predict", "-m", "tiny", "--json", "--single", str(photos / "row.png")])
+    assert result.exit_code == 0, result.output
+    assert [len(r["digits"]) for r in json.loads(result.stdout)] == [1]
+    assert result.stderr == ""  # told to read one digit: no hint
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--single", "--multi"], "--single and --multi cannot be used together"),
+        (["-m", "cnn", "--model-file", "my.keras"], "--model and --model-file cannot be used together"),
+    ],
+)
+def test_conflicting_options_are_usage_errors(runner, photos, args, message):
+    result = runner.invoke(cli, ["predict", *args, str(photos / "seven.jpg")])
+    assert result.exit_code == 2
+    assert f"Error: {message}" in result.stderr
 
 
 def test_unknown_model_and_bad_top(runner, photos):
@@ -196,3 +214,59 @@ def test_a_home_that_cannot_keep_the_model_fails_before_the_download(homes, phot
     result = CliRunner().invoke(cli, ["predict", "-m", "tiny", str(photos / "seven.jpg")])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert result.stderr.splitlines()[-1] == "Error: cannot save trained models in /models: Read-only file system"
+
+
+def _save_model(path, *, softmax=True, shape=(28, 28)):
+    import keras
+
+    inputs = keras.Input(shape=shape)
+    x = keras.layers.Flatten()(keras.layers.Rescaling(1 / 255)(inputs))
+    outputs = keras.layers.Dense(10, activation="softmax" if softmax else None)(x)
+    keras.Model(inputs, outputs).save(path)
+    return path
+
+
+def test_model_file_predicts_with_the_users_model(homes, photos, tmp_path):
+    model = _save_model(tmp_path / "mine.keras")
+    result = CliRunner().invoke(cli, ["predict", "--model-file", str(model), "--json", str(photos / "seven.jpg")])
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)
+    assert len(row["digits"]) == 1 and 0 <= row["confidence"] <= 1
+    assert not (homes / "home" / "models").exists()  # nothing trained
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, message",
+    [
+        ("mine.h5", None, "mine.h5: is a .h5 file; only Keras 3 model files (.keras) are read"),
+        ("missing.keras", None, "missing.keras: no such file"),
+        ("wide.keras", {"shape": (32, 32)}, "model 'wide.keras' takes input of shape (32, 32), expected (28, 28)"),
+        ("raw.keras", {"softmax": False}, "model 'raw.keras' outputs scores from"),
+    ],
+)
+def test_model_file_refuses_what_it_cannot_use(homes, photos, tmp_path, name, kwargs, message):
+    path = tmp_path / name
+    if name.endswith(".h5"):
+        path.write_bytes(b"\x89HDF\r\n\x1a\n")  # refused by its name, before anything reads it
+    elif kwargs is not None:
+        _save_model(path, **kwargs)
+    result = CliRunner().invoke(cli, ["predict", "--model-file", str(path), str(photos / "seven.jpg")])
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Error: ") and message in line
+
+
+def test_a_fresh_install_predicts_with_the_best_shipped_model_without_training(homes, photos):
+    from digitzoo.weights import best_pretrained, shipped
+
+    if not shipped():
+        pytest.skip("no pretrained weights are installed in digitzoo/weights yet")
+    from digitzoo.data import mnist_cache_path
+
+    result = CliRunner().invoke(cli, ["predict", "--json", str(photos / "seven.jpg"), str(photos / "row.png")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # no training, no download
+    seven, row = json.loads(result.stdout)
+    assert seven["digits"] == "7" and len(row["digits"]) == 3
+    assert not (homes / "home" / "models").exists() and not mnist_cache_path().exists()
+    assert f"({best_pretrained()})" in CliRunner().invoke(cli, ["predict", "--help"]).stdout

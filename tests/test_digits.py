@@ -185,3 +185,67 @@ def test_light_fading_across_a_wide_row_is_not_ink(mnist_test):
     assert len(digits) == 5
     for got, original in zip(digits, x[:5]):
         assert _correlation(got, original) > 0.8
+
+
+def _strokes(*draw) -> np.ndarray:
+    page = np.full((320, 420), 255, np.uint8)
+    for shape, args in draw:
+        getattr(cv2, shape)(page, *args)
+    return page
+
+
+BROKEN_SINGLE_DIGITS = {
+    # The bar of a 5 apart from its body.
+    "5-bar-apart": [("line", ((70, 60), (160, 60), 0, 12)), ("line", ((70, 78), (65, 140), 0, 12)),
+                    ("ellipse", ((110, 190), (50, 50), 0, -120, 150, 0, 12))],
+    # A 4 in two strokes that nearly touch: an L, then the long down stroke just beside it (as in
+    # synthetic photo 407 of seed 0).
+    "4-two-strokes": [("line", ((100, 60), (100, 170), 0, 14)), ("line", ((100, 170), (152, 170), 0, 14)),
+                      ("line", ((168, 70), (168, 250), 0, 14))],
+    # A 1 drawn so thin that it broke into dots, falling down and to the left (synthetic photo 540).
+    "1-dotted": [("circle", ((170, 60), 14, 0, -1)), ("circle", ((160, 110), 10, 0, -1)),
+                 ("circle", ((140, 170), 11, 0, -1)), ("circle", ((130, 220), 12, 0, -1))],
+    # A bold 2 with a thin stray line close beside it (synthetic photo 1564).
+    "2-stray-line": [("ellipse", ((130, 110), (50, 45), 0, 180, 360, 0, 30)), ("line", ((180, 110), (90, 230), 0, 30)),
+                     ("line", ((90, 230), (185, 230), 0, 30)), ("line", ((212, 90), (206, 200), 0, 8))],
+}
+
+
+@pytest.mark.parametrize("name", BROKEN_SINGLE_DIGITS)
+def test_a_broken_single_digit_is_read_as_one_digit(name):
+    stages = digit_stages(_strokes(*BROKEN_SINGLE_DIGITS[name]))
+    assert stages.columns == (1 if name == "5-bar-apart" else 2)  # the pieces stand apart …
+    assert not stages.row  # … but not as digits of a row do
+    assert len(stages.digits) == 1
+
+
+def test_digits_side_by_side_are_read_as_a_row_without_being_told(mnist_test):
+    x, _ = mnist_test
+    for gap in (10, 40):  # 10 px beside digits 120-170 px tall: written close, but apart
+        stages = digit_stages(_row(x[:5], [150, 120, 170, 140, 160], gap=gap))
+        assert stages.row and stages.columns == 5 and len(stages.digits) == 5
+    two = digit_stages(_row(x[[2, 1]], [160, 150], gap=30))  # a 1 has far less ink than others
+    assert two.row and len(two.digits) == 2
+
+
+def test_multi_forces_either_reading(mnist_test):
+    x, _ = mnist_test
+    row = _row(x[:3], [150, 150, 150], gap=40)
+    assert len(digit_stages(row, multi=False).digits) == 1
+    assert digit_stages(row, multi=False).row  # what the ink looks like, whatever was asked
+    five = _strokes(*BROKEN_SINGLE_DIGITS["5-bar-apart"])
+    assert len(digit_stages(five, multi=True).digits) == len(digit_stages(five).digits) == 1
+
+
+def test_the_sample_photos_are_read_as_they_were_made():
+    # Made by: python benchmarks/photo_digits.py --singles 40 --rows 12 --seed 11 --save-photos DIR
+    from pathlib import Path
+
+    from digitzoo.image.io import read_image
+
+    photos = sorted((Path(__file__).parent / "data" / "photos").iterdir())
+    for path in photos:
+        stages = digit_stages(read_image(path))
+        label = path.stem.split("-")[2]
+        assert stages.row == (len(label) > 1), path.name
+        assert len(stages.digits) == len(label), path.name

@@ -34,6 +34,14 @@ _MIN_INK_SNR = 6.0  # … and by this many times the paper's noise
 _MERGE_OVERLAP = 0.4  # pieces overlapping this much horizontally belong to one digit
 _FRAGMENT_HEIGHT = 0.45  # of the tallest digit: anything shorter is a detached stroke
 _MIN_STROKE = 1.8  # px in the 20×20 box; thinner pen strokes are thickened to MNIST-like width
+# Two neighbouring columns of ink are clearly two digits of a row (what ``multi=None`` reads as a
+# row) only when all three hold. On 2 000 synthetic single-digit photos the pieces of a broken
+# digit (a 4 in two touching strokes, a dotted 1, a stray line beside a 2) failed at least one;
+# on 200 synthetic rows the closest neighbours had a gap of 0.13, an overlap of 0.76 and 0.13 of
+# the inkiest digit's ink.
+_ROW_GAP = 0.05  # blank space between them, in heights of the taller one
+_ROW_OVERLAP = 0.5  # how much of the shorter one's height lies beside the other (a row has a baseline)
+_ROW_INK = 0.1  # each holds this much of the inkiest column's ink; less is a stray stroke
 
 
 @dataclass
@@ -43,13 +51,16 @@ class DigitStages:
     ``gray``: the photo in grayscale; ``ink``: flattened, ink bright on black; ``binary``: the
     thresholded ink after specks were dropped; ``boxes``: (x, y, w, h) of each digit in those
     images, left to right; ``crops``: each digit cut from ``ink``; ``digits``: the 28×28 results;
-    ``columns``: how many separate digits the ink looks like, even when read as one.
+    ``columns``: how many separate digits the ink looks like, even when read as one;
+    ``row``: whether it clearly holds several digits side by side (what ``multi=None`` reads as a
+    row): some two neighbouring columns are apart, level with each other, and both hold real ink.
     """
 
     gray: np.ndarray
     ink: np.ndarray
     binary: np.ndarray
     columns: int = 1
+    row: bool = False
     boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     crops: list[np.ndarray] = field(default_factory=list)
     digits: list[np.ndarray] = field(default_factory=list)
@@ -73,8 +84,12 @@ def segment_digits(image: np.ndarray) -> list[np.ndarray]:
     return digit_stages(image, multi=True).digits
 
 
-def digit_stages(image: np.ndarray, *, multi: bool = False) -> DigitStages:
-    """Run the pipeline and keep every stage (to look at each one, and to understand a mistake)."""
+def digit_stages(image: np.ndarray, *, multi: bool | None = None) -> DigitStages:
+    """Run the pipeline and keep every stage (to look at each one, and to understand a mistake).
+
+    ``multi``: True reads a row of digits, False all ink as one digit, None decides from the ink
+    (a row when it clearly holds several digits side by side, see :attr:`DigitStages.row`).
+    """
     import cv2
 
     gray = _work_gray(check_image(image))
@@ -86,10 +101,11 @@ def digit_stages(image: np.ndarray, *, multi: bool = False) -> DigitStages:
         raise ImageError("no ink found in the image")
     comps = [(i + 1, stats[i + 1]) for i in keep]
     columns = _group_by_column(comps)
-    groups = columns if multi else [comps]
+    row = _clearly_a_row(columns)
+    groups = columns if (row if multi is None else multi) else [comps]
 
     clean = np.isin(labels, [i for i, _ in comps]).astype(np.uint8) * 255
-    stages = DigitStages(gray=_to_u8(gray), ink=_to_u8(ink), binary=clean, columns=len(columns))
+    stages = DigitStages(gray=_to_u8(gray), ink=_to_u8(ink), binary=clean, columns=len(columns), row=row)
     for group in groups:
         mask = np.isin(labels, [i for i, _ in group])
         box = _bbox(mask)
@@ -237,6 +253,26 @@ def _merge_fragments(groups: list, spans: list[list[int]]) -> list:
         groups[into] = groups[into] + fragment
         spans[into] = [min(span[0], spans[into][0]), max(span[1], spans[into][1])]
     return groups
+
+
+def _clearly_a_row(groups: list) -> bool:
+    """Whether some two neighbouring groups are clearly two digits (see ``_ROW_GAP`` and the others)."""
+    import cv2
+
+    boxes = []
+    for group in groups:
+        stats = np.array([s for _, s in group])
+        left, top = stats[:, cv2.CC_STAT_LEFT].min(), stats[:, cv2.CC_STAT_TOP].min()
+        right = (stats[:, cv2.CC_STAT_LEFT] + stats[:, cv2.CC_STAT_WIDTH]).max()
+        bottom = (stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT]).max()
+        boxes.append((int(left), int(top), int(right), int(bottom), int(stats[:, cv2.CC_STAT_AREA].sum())))
+    inkiest = max((box[4] for box in boxes), default=0)
+    for (l1, t1, r1, b1, ink1), (l2, t2, r2, b2, ink2) in zip(boxes, boxes[1:]):
+        gap = (l2 - r1) / max(b1 - t1, b2 - t2)
+        overlap = (min(b1, b2) - max(t1, t2)) / min(b1 - t1, b2 - t2)
+        if gap >= _ROW_GAP and overlap >= _ROW_OVERLAP and min(ink1, ink2) >= _ROW_INK * inkiest:
+            return True
+    return False
 
 
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
