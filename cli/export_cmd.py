@@ -13,7 +13,11 @@ from .params import model_names
 __all__ = ["export"]
 
 _FORMATS = ("savedmodel", "tflite", "onnx")  # digitzoo.export.FORMATS, without importing numpy for --help
-_WHERE = {"cached": "your trained model from the cache", "pretrained": "the shipped pretrained weights", "trained": "trained just now"}
+_WHERE = {
+    "cached": "your trained model from the cache",
+    "pretrained": "the shipped pretrained weights",
+    "trained": "trained just now",
+}
 
 
 @click.command()
@@ -25,7 +29,9 @@ _WHERE = {"cached": "your trained model from the cache", "pretrained": "the ship
     type=click.Path(path_type=Path),
     help="File (folder for savedmodel) to write; default NAME.onnx, NAME.tflite, NAME-int8.tflite or NAME-savedmodel.",
 )
-@click.option("--quantize", type=click.Choice(["int8"]), help="tflite only: int8 weights and activations (about 4× smaller).")
+@click.option(
+    "--quantize", type=click.Choice(["int8"]), help="tflite only: int8 weights and activations (about 4× smaller)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 def export(name: str, format_: str, output: Path | None, quantize: str | None, as_json: bool, quiet: bool) -> None:

@@ -209,11 +209,11 @@ def _archive(model: Any):
 
 
 def _write_savedmodel(model: Any, folder: Path) -> None:
-    archive = _archive(model)
-    # The contract travels as an asset-free string constant, readable after tf.saved_model.load.
     import tensorflow as tf
 
-    archive._tf_trackable.input_contract = tf.Variable(json.dumps(INPUT_CONTRACT), trainable=False)
+    archive = _archive(model)
+    # The contract travels as a string variable, read back as tf.saved_model.load(folder).input_contract[0].
+    archive.add_variable_collection("input_contract", [tf.Variable(json.dumps(INPUT_CONTRACT), trainable=False)])
     archive.write_out(str(folder), verbose=False)
 
 
@@ -373,8 +373,8 @@ def read_contract(path: str | os.PathLike) -> dict[str, Any] | None:
         import tensorflow as tf
 
         loaded = tf.saved_model.load(str(path))
-        variable = getattr(loaded, "input_contract", None)
-        return None if variable is None else json.loads(variable.numpy().decode())
+        variables = getattr(loaded, "input_contract", None)
+        return json.loads(variables[0].numpy().decode()) if variables else None
     if path.suffix == ".onnx":
         onnx = _require("onnx")
         props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
@@ -394,7 +394,9 @@ def accuracy(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, la
     return float(np.mean(np.argmax(predict(images), axis=1) == np.asarray(labels)))
 
 
-def quantization_accuracy(model: Any, path: str | os.PathLike, test: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
+def quantization_accuracy(
+    model: Any, path: str | os.PathLike, test: tuple[np.ndarray, np.ndarray] | None = None
+) -> dict[str, float]:
     """Test accuracy of the Keras ``model`` (float) and of its exported ``path`` on the same images.
 
     ``test`` is ``(images, labels)``, by default the 10 000 MNIST test digits. Returns

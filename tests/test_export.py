@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -153,3 +154,14 @@ def test_cli_export_refuses_quantizing_onnx():
     result = CliRunner().invoke(cli, ["export", "mlp", "--format", "onnx", "--quantize", "int8"])
     assert result.exit_code == 2
     assert "Invalid value for --quantize: applies to --format tflite only, not onnx" in result.output
+
+
+def test_a_missing_converter_names_the_extra_that_brings_it(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "tf2onnx", None)  # an import of it now fails as if not installed
+    with pytest.raises(ExportError) as excinfo:
+        export_model(build_model("tiny"), tmp_path / "tiny.onnx", format="onnx")
+    assert str(excinfo.value) == (
+        "tf2onnx is needed for this export but is not installed; "
+        'install the export extra: pip install "digitzoo[export]"'
+    )
+    assert list(tmp_path.iterdir()) == []
