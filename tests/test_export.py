@@ -165,3 +165,17 @@ def test_a_missing_converter_names_the_extra_that_brings_it(monkeypatch, tmp_pat
         'install the export extra: pip install "digitzoo[export]"'
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_users_trained_model_comes_before_the_shipped_weights(monkeypatch):
+    trained, shipped = object(), object()
+    monkeypatch.setattr("digitzoo.export._pretrained", lambda name: shipped)
+    monkeypatch.setattr("digitzoo.training.load_trained", lambda name, **kwargs: trained)
+    assert resolve_model("cnn") == (trained, "cached")
+
+    untrained = lambda name, only_cached=False, **kwargs: None if only_cached else trained  # noqa: E731
+    monkeypatch.setattr("digitzoo.training.load_trained", untrained)
+    assert resolve_model("cnn") == (shipped, "pretrained")
+
+    monkeypatch.setattr("digitzoo.export._pretrained", lambda name: None)
+    assert resolve_model("cnn") == (trained, "trained")
