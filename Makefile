@@ -42,3 +42,8 @@ figures: $(INSTALLED)
 	$(BIN)/digitzoo show 0 --svg assets/show-0.svg
 	$(BIN)/digitzoo show -o assets/digits-sample.png
 	$(BIN)/digitzoo report cnn -o assets/report-cnn -q
+
+# The pretrained weights shipped in digitzoo/weights/ and their manifest (cnn-best trains ~12 minutes).
+.PHONY: weights
+weights: $(INSTALLED)
+	$(BIN)/python tools/make_weights.py
