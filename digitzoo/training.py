@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import hashlib
-import importlib.util
-import inspect
 import json
 import math
 import os
@@ -15,9 +11,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from types import ModuleType
 from typing import Any, NoReturn
 
 import numpy as np
@@ -27,6 +21,7 @@ from .diagnosis import diagnose
 from .errors import CacheError, DigitzooError, DigitzooWarning
 from .files import check_writable_folder
 from .paths import models_dir
+from .provenance import code_fingerprint, recorded_versions
 from .recipe import Recipe, compile_model
 from .registry import build_model, model_info
 
@@ -95,26 +90,6 @@ class TrainResult:
         return cls(**{k: v for k, v in meta.items() if k in names})
 
 
-_RECORDED_PACKAGES = ("digitzoo", "keras", "tensorflow", "numpy")
-# The libraries whose code computes the weights: a new version may initialise or train differently.
-_WEIGHT_PACKAGES = ("keras", "tensorflow", "numpy")
-# digitzoo code outside the builder that decides the weights: compile_model and the training loop.
-_TRAINING_MODULES = ("digitzoo.recipe", "digitzoo.training")
-# Modules of this package a builder imports are part of the model (the shared input rescaling …).
-_MODELS_PACKAGE = "digitzoo.models"
-
-
-def _version(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def _versions() -> dict[str, str]:
-    return {package: _version(package) for package in _RECORDED_PACKAGES}
-
-
 def _check_arrays(arrays: Arrays) -> None:
     try:
         (x, y), (xt, yt) = arrays
@@ -147,69 +122,6 @@ def _load_data(data: str | Path | Arrays | None, train_size: int | None, seed: i
 
 def _one_hot(labels: np.ndarray) -> np.ndarray:
     return np.eye(10, dtype="uint8")[labels.astype(np.int64)]
-
-
-def _code_fingerprint(builder: Any) -> str:
-    """sha256 of all the code that decides the weights of what ``builder`` builds: edit any, train anew.
-
-    That is the builder's module and the ``digitzoo.models`` modules it imports (directly or
-    through one another), ``digitzoo.recipe`` (compile_model), this module (the training loop),
-    how the training subset is drawn, and the versions of keras, tensorflow and numpy.
-    """
-    from .data import stratified_subset
-
-    module = inspect.getmodule(builder)
-    modules = ([module, *_model_modules(module)] if module is not None else []) + [
-        importlib.import_module(name) for name in _TRAINING_MODULES
-    ]
-    parts: dict[str, Any] = {m.__name__: _source(m) for m in modules}
-    parts["stratified_subset"] = _source(stratified_subset)
-    parts["versions"] = {package: _version(package) for package in _WEIGHT_PACKAGES}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-
-def _source(obj: Any) -> str:
-    """The source code of a module or function; empty if there is none (defined interactively)."""
-    try:
-        return inspect.getsource(obj)
-    except (OSError, TypeError):
-        return ""
-
-
-def _model_modules(module: ModuleType) -> list[ModuleType]:
-    """The ``digitzoo.models`` modules that ``module`` imports, directly or through one another."""
-    found: dict[str, ModuleType] = {}
-    todo = [module]
-    while todo:
-        for name in _imported_names(todo.pop()):
-            if not name.startswith(f"{_MODELS_PACKAGE}.") or name in found:
-                continue
-            try:
-                found[name] = importlib.import_module(name)
-            except ImportError:
-                continue  # the ``x`` of ``from m import x`` names no module
-            todo.append(found[name])
-    return [found[name] for name in sorted(found)]
-
-
-def _imported_names(module: ModuleType) -> set[str]:
-    """Absolute names ``module`` imports anywhere in its source; ``from m import x`` gives m and m.x."""
-    try:
-        tree = ast.parse(_source(module))
-    except SyntaxError:
-        return set()
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            try:
-                base = importlib.util.resolve_name("." * node.level + (node.module or ""), module.__package__)
-            except (ImportError, ValueError):
-                continue
-            names.add(base)
-            names.update(f"{base}.{alias.name}" for alias in node.names)
-    return names
 
 
 def _data_hash(data: Arrays | None) -> str:
@@ -267,7 +179,7 @@ def train(
 
         data = load_mnist(data)
     data_hash = _data_hash(data)
-    key = cache_key(name, recipe.to_dict(), seed, data_hash, options, _code_fingerprint(spec.builder))
+    key = cache_key(name, recipe.to_dict(), seed, data_hash, options, code_fingerprint(spec.builder))
 
     if use_cache and not retrain and (reused := _reuse(cache, name, key, recipe, load)) is not None:
         return reused
@@ -287,7 +199,7 @@ def train(
         train_size=len(x),
         test_size=len(xt),
         data=data_hash,
-        versions=_versions(),
+        versions=recorded_versions(),
         saved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         key=key,
         model=model,

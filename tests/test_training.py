@@ -135,30 +135,30 @@ def _is_cached(small_mnist, cache) -> bool:
     ],
 )
 def test_editing_code_that_decides_the_weights_trains_anew(piece, small_mnist, cached_tiny, monkeypatch):
-    from digitzoo import training
+    from digitzoo import provenance
 
     assert _is_cached(small_mnist, cached_tiny)
-    source = training._source
-    monkeypatch.setattr(training, "_source", lambda obj: source(obj) + ("\n# edited" if obj.__name__ == piece else ""))
+    source = provenance._source
+    monkeypatch.setattr(provenance, "_source", lambda obj: source(obj) + ("\n# edited" if obj.__name__ == piece else ""))
     assert not _is_cached(small_mnist, cached_tiny)
 
 
 @pytest.mark.parametrize("package", ["keras", "tensorflow", "numpy"])
 def test_a_new_version_of_a_library_that_trains_trains_anew(package, small_mnist, cached_tiny, monkeypatch):
-    from digitzoo import training
+    from digitzoo import provenance
 
     assert _is_cached(small_mnist, cached_tiny)
-    version = training._version
-    monkeypatch.setattr(training, "_version", lambda name: "99.0" if name == package else version(name))
+    version = provenance._version
+    monkeypatch.setattr(provenance, "_version", lambda name: "99.0" if name == package else version(name))
     assert not _is_cached(small_mnist, cached_tiny)
 
 
 def test_code_that_does_not_build_the_model_keeps_its_cache(small_mnist, cached_tiny, monkeypatch):
-    from digitzoo import training
+    from digitzoo import provenance
 
-    source = training._source
+    source = provenance._source
     edited = "digitzoo.models.cnn"
-    monkeypatch.setattr(training, "_source", lambda obj: source(obj) + ("\n# edited" if obj.__name__ == edited else ""))
+    monkeypatch.setattr(provenance, "_source", lambda obj: source(obj) + ("\n# edited" if obj.__name__ == edited else ""))
     assert _is_cached(small_mnist, cached_tiny)  # tiny is built without cnn.py
 
 
@@ -166,7 +166,7 @@ def test_the_fingerprint_reads_the_real_sources_and_follows_imports(tmp_path, mo
     import sys
     from pathlib import Path
 
-    from digitzoo.training import _model_modules, _source
+    from digitzoo.provenance import _model_modules, _source
 
     mlp = sys.modules["digitzoo.models.mlp"]
     assert _source(mlp) == Path(mlp.__file__).read_text(encoding="utf-8")
