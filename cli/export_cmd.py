@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from .output import stderr_console, stdout_console
 from .params import model_names
+from .train_cmd import training_options
 
 __all__ = ["export"]
 
@@ -32,21 +34,25 @@ _WHERE = {
 @click.option(
     "--quantize", type=click.Choice(["int8"]), help="tflite only: int8 weights and activations (about 4× smaller)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
-def export(name: str, format_: str, output: Path | None, quantize: str | None, as_json: bool, quiet: bool) -> None:
+@training_options
+def export(
+    name: str, format_: str, output: Path | None, quantize: str | None, as_json: bool, quiet: bool, **kwargs
+) -> None:
     """Export model NAME (shipped or trained) as a TensorFlow SavedModel, a LiteRT (TFLite) file or ONNX.
 
     The model is your trained one if the cache holds it, else the shipped pretrained weights,
-    else it is trained first. Every format takes a batch of 28×28 images of raw pixels 0–255
-    (float32, white digit on black) and gives 10 probabilities; the file records this. With
-    --quantize int8 the test accuracy of the int8 file is measured against the float model.
-    ONNX and running the files need the export extra: pip install "digitzoo[export]".
+    else it is trained first. With training options (--epochs, --seed, --train-size …, as for
+    train) it is your model trained so, from the cache or trained now; the shipped weights
+    (default recipe, seed 0) are then never used. Every format takes a batch of 28×28 images of
+    raw pixels 0–255 (float32, white digit on black) and gives 10 probabilities; the file
+    records this. With --quantize int8 the test accuracy of the int8 file is measured against
+    the float model. ONNX and running the files need the export extra:
+    pip install "digitzoo[export]".
 
     \b
     Example:
         digitzoo export cnn --format onnx -o cnn.onnx
-        digitzoo export cnn --format tflite --quantize int8
+        digitzoo export cnn --epochs 5 --seed 3 --format tflite --quantize int8
     """
     import time
 
@@ -55,17 +61,22 @@ def export(name: str, format_: str, output: Path | None, quantize: str | None, a
 
     if quantize is not None and format_ != "tflite":
         raise click.BadParameter(f"applies to --format tflite only, not {format_}", param_hint="--quantize")
+    ctx = click.get_current_context()
+    # Only the options the user typed: --seed 0 given on purpose is a request for their own model.
+    given = {k: v for k, v in kwargs.items() if ctx.get_parameter_source(k) is not ParameterSource.DEFAULT}
     err = stderr_console(quiet=quiet, soft_wrap=True)
     dest = output if output is not None else default_path(name, format_, quantize)
     import_quietly()
-    model, origin = _model(name, err, quiet)
-    err.print(f"exporting {name} ({_WHERE[origin]}) as {format_}{' int8' if quantize else ''}…", highlight=False)
+    chosen = _model(name, given, err, quiet)
+    what = f"{format_}{' int8' if quantize else ''}"
+    err.print(f"exporting {name} ({_WHERE[chosen.source]}) as {what}…", highlight=False)
     start = time.perf_counter()
-    path = export_model(model, dest, format=format_, quantize=quantize)
+    path = export_model(chosen.model, dest, format=format_, quantize=quantize)
     seconds = time.perf_counter() - start
     result = {
         "model": name,
-        "source": origin,
+        "source": chosen.source,
+        "origin": chosen.to_dict(),
         "format": format_,
         "quantize": quantize,
         "path": str(path),
@@ -75,12 +86,17 @@ def export(name: str, format_: str, output: Path | None, quantize: str | None, a
     }
     if quantize is not None:
         err.print("measuring the test accuracy of the float model and of the int8 file…", highlight=False)
-        result.update(quantization_accuracy(model, path))
+        test = None
+        if given.get("data") is not None:
+            from digitzoo.data import load_mnist
+
+            test = load_mnist(given["data"])[1]  # the test set the model was trained beside
+        result.update(quantization_accuracy(chosen.model, path, test))
     _show(result, as_json)
 
 
-def _model(name: str, err, quiet: bool):
-    """The model to export, and where it came from; trained with progress when there is none yet."""
+def _model(name: str, given: dict, err, quiet: bool):
+    """The model to export (a ``ModelSource``); trained with progress when there is none yet."""
     from digitzoo.export import ExportError, resolve_model
     from digitzoo.training import check_cache_writable
 
@@ -88,13 +104,18 @@ def _model(name: str, err, quiet: bool):
     from .progress import fetch_mnist_if_missing
 
     try:
-        return resolve_model(name, train_if_needed=False)
+        return resolve_model(name, train_if_needed=False, **given)
     except ExportError:
         pass
-    err.print(f"no trained or shipped {name!r} model: training it first", highlight=False)
+    if given.get("retrain"):
+        err.print(f"training {name} again, as asked", highlight=False)
+    elif given:
+        err.print(f"no cached {name!r} model trained with these options: training it first", highlight=False)
+    else:
+        err.print(f"no trained or shipped {name!r} model: training it first", highlight=False)
     check_cache_writable()
-    fetch_mnist_if_missing(None, err)
-    return resolve_model(name, callbacks=[] if quiet else [fit_progress(err, name)])
+    fetch_mnist_if_missing(given.get("data"), err)
+    return resolve_model(name, callbacks=[] if quiet else [fit_progress(err, name)], **given)
 
 
 def _size(path: Path) -> int:
@@ -108,6 +129,8 @@ def _show(result: dict, as_json: bool) -> None:
     out = stdout_console()
     contract = result["input_contract"]
     out.print(f"wrote {result['path']} ({result['bytes'] / 1e6:.2f} MB, {result['seconds']:.1f} s)", highlight=False)
+    model = f"model  {result['model']}: {_WHERE[result['source']]}, {_trained_with(result['origin'])}"
+    out.print(model, highlight=False, soft_wrap=True)
     out.print(
         f"input  {contract['input']}: float32 (N, 28, 28), raw pixels 0–255, white digit on black\n"
         f"output {contract['output']}: float32 (N, 10), the probability of each digit 0–9",
@@ -120,3 +143,16 @@ def _show(result: dict, as_json: bool) -> None:
             f"int8 {result['exported_accuracy']:.2%} ({change:+.2f} points)",
             highlight=False,
         )
+
+
+def _trained_with(info: dict) -> str:
+    """The recipe and seed in a few words: "adam lr 0.001, batch 128, 5 epochs on 600 images, seed 3"."""
+    recipe = info["recipe"]
+    images = "all the images" if info["train_size"] is None else f"{info['train_size']:,} images"
+    words = (
+        f"{recipe['optimizer']} lr {recipe['learning_rate']:g}, batch {recipe['batch_size']}, "
+        f"{recipe['epochs']} epoch{'s' if recipe['epochs'] != 1 else ''} on {images}, seed {info['seed']}"
+    )
+    if info["test_accuracy"] is not None:
+        words += f"; test accuracy {info['test_accuracy']:.2%}"
+    return words

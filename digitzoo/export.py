@@ -20,7 +20,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,9 @@ __all__ = [
     "INPUT_NAME",
     "OUTPUT_NAME",
     "METADATA_KEY",
+    "TRAINING_OPTIONS",
     "ExportError",
+    "ModelSource",
     "export_model",
     "resolve_model",
     "default_path",
@@ -98,38 +101,131 @@ def default_path(name: str, format: str, quantize: str | None = None) -> Path:
     return Path(f"{stem}-savedmodel" if format == "savedmodel" else stem + _SUFFIX[format])
 
 
-def resolve_model(name: str, *, train_if_needed: bool = True, **train_kwargs: Any):
+#: Arguments of :func:`digitzoo.training.train` that choose which model is trained (and cached).
+TRAINING_OPTIONS = ("epochs", "seed", "train_size", "batch_size", "learning_rate", "options", "data", "retrain")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """The Keras model to export and where it came from.
+
+    ``source`` is ``"cached"`` (the user's trained model), ``"pretrained"`` (the shipped weights)
+    or ``"trained"`` (trained just now). ``recipe`` and ``seed`` are the ones it was trained with,
+    ``train_size`` the number of images it saw, ``test_accuracy`` a fraction in [0, 1] (on the test
+    set it was trained beside), ``file`` the ``.keras`` file it was read from or saved to
+    (``None`` for a model that was not cached), ``given`` the training options asked for.
+    """
+
+    name: str
+    model: Any = field(repr=False)
+    source: str
+    recipe: dict[str, Any]
+    seed: int
+    train_size: int | None
+    test_accuracy: float | None
+    file: str | None
+    options: dict[str, Any] = field(default_factory=dict)
+    given: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the model, as JSON-ready values."""
+        out = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "model"}
+        out["given"] = {k: _plain(v) for k, v in self.given.items()}
+        return out
+
+
+def _plain(value: Any) -> Any:
+    """A training option as JSON can hold it: a path as text, arrays given as ``data`` as a word."""
+    if isinstance(value, os.PathLike):
+        return str(value)
+    return "arrays" if isinstance(value, (tuple, list, np.ndarray)) else value
+
+
+def _given(train_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The training options actually asked for: not ``None``, not ``retrain=False``, not empty ``options``."""
+    unknown = sorted(set(train_kwargs) - set(TRAINING_OPTIONS))
+    if unknown:
+        expected = ", ".join(TRAINING_OPTIONS)
+        raise TypeError(f"unexpected training option(s): {', '.join(unknown)}; expected some of {expected}")
+    return {
+        k: v for k, v in train_kwargs.items() if v is not None and v is not False and not (k == "options" and not v)
+    }
+
+
+def resolve_model(
+    name: str,
+    *,
+    train_if_needed: bool = True,
+    callbacks: Sequence[Any] = (),
+    cache: Any = None,
+    **train_kwargs: Any,
+) -> ModelSource:
     """The Keras model to export for the zoo name ``name``, and where it came from.
 
-    In order: the user's trained model in the cache (``"cached"``), the weights shipped with the
-    package (``"pretrained"``), or — if ``train_if_needed`` — a model trained now with its recipe
-    (``"trained"``; ``train_kwargs`` go to :func:`digitzoo.training.load_trained`, e.g.
-    ``callbacks``). A trained model comes first because the user made it on purpose.
+    ``train_kwargs`` are the training options of :func:`digitzoo.training.train` (``epochs``,
+    ``seed``, ``train_size``, ``batch_size``, ``learning_rate``, ``options``, ``data``,
+    ``retrain``); they name the model as ``train`` does. In order: the user's trained model in the
+    cache (``"cached"``), the weights shipped with the package (``"pretrained"``, only when no
+    training option is given: they were made with the default recipe and seed 0 on all of MNIST),
+    or — if ``train_if_needed`` — a model trained now (``"trained"``, with ``callbacks`` passed
+    to ``fit``; a ``cache`` other than the user's one is for tests). A trained model comes first
+    because the user made it on purpose. Bad options raise ``DigitzooError`` before any training;
+    no model without training and ``train_if_needed=False`` raises ``ExportError``.
     """
     from .registry import model_info
-    from .training import load_trained
+    from .training import train
 
     model_info(name)  # an unknown name is an UnknownModelError before any work
-    model = load_trained(name, only_cached=True)
-    if model is not None:
-        return model, "cached"
-    model = _pretrained(name)
-    if model is not None:
-        return model, "pretrained"
+    given = _given(train_kwargs)
+    result = train(name, load=True, only_cached=True, cache=cache, **given)  # checks the options too
+    if result is not None:
+        return _from_result(result, "cached", given)
+    if not given and (shipped := _pretrained(name)) is not None:
+        model, info = shipped
+        return ModelSource(
+            name=name,
+            model=model,
+            source="pretrained",
+            recipe=dict(info.recipe),
+            seed=info.seed,
+            train_size=None if info.recipe.get("train_size") is None else int(info.recipe["train_size"]),
+            test_accuracy=info.test_accuracy,
+            file=str(info.path),
+        )
     if not train_if_needed:
+        if given:
+            asked = ", ".join(f"{k}={v}" for k, v in given.items())
+            raise ExportError(f"model {name} has no cached model trained with {asked}")
         raise ExportError(f"model {name} has neither a cached trained model nor shipped weights")
-    return load_trained(name, **train_kwargs), "trained"
+    result = train(name, load=True, callbacks=callbacks, cache=cache, **given)
+    return _from_result(result, "trained", given)
+
+
+def _from_result(result: Any, source: str, given: dict[str, Any]) -> ModelSource:
+    return ModelSource(
+        name=result.name,
+        model=result.model,
+        source=source,
+        recipe=dict(result.recipe),
+        seed=result.seed,
+        train_size=result.train_size,
+        test_accuracy=result.test_accuracy,
+        file=result.model_path,
+        options=dict(result.options),
+        given=given,
+    )
 
 
 def _pretrained(name: str):
-    """The shipped weights of ``name`` (their sha256 checked), or ``None`` if it has none."""
+    """The shipped weights of ``name`` (their sha256 checked) and their manifest entry, or ``None``."""
     try:
         weights = importlib.import_module(f"{__package__}.weights")
     except ImportError:  # a version of digitzoo without shipped weights
         return None
     if name not in weights.shipped():
         return None
-    return weights.load_pretrained(name)  # a damaged installed file is its own ModelError
+    # A damaged installed file is its own ModelError.
+    return weights.load_pretrained(name), weights.weights_info(name)
 
 
 def export_model(
@@ -139,6 +235,7 @@ def export_model(
     format: str,
     quantize: str | None = None,
     representative: np.ndarray | None = None,
+    **train_kwargs: Any,
 ) -> Path:
     """Write ``model_or_name`` (a Keras model or a zoo name, see :func:`resolve_model`) to ``path``.
 
@@ -148,11 +245,17 @@ def export_model(
     shape (N, 28, 28), pixels 0–255 — or, by default, on 500 MNIST training digits; input and output
     stay float32, so the contract is unchanged. The write is atomic: a reader sees the old file or
     folder or the new one. Returns the path written. Raises ``ExportError`` and ``ModelError``.
+
+    For a zoo name, ``train_kwargs`` (``epochs``, ``seed``, ``train_size`` …, ``callbacks``) choose
+    the model as in :func:`resolve_model`: ``export_model("cnn", format="onnx", epochs=5, seed=3)``
+    exports the cached model trained so, training it first if needed.
     """
     _check_format(format, quantize)
     if isinstance(model_or_name, str):
         name = model_or_name
-        model, _ = resolve_model(name)
+        model = resolve_model(name, **train_kwargs).model
+    elif train_kwargs:
+        raise ExportError(f"training options apply to a zoo name, not to a model: {', '.join(sorted(train_kwargs))}")
     else:
         model, name = model_or_name, getattr(model_or_name, "name", "model")
     _check_model(model)

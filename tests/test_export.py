@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from digitzoo.export import (
     FORMATS,
     INPUT_CONTRACT,
     ExportError,
+    ModelSource,
     accuracy,
     default_path,
     export_model,
@@ -24,7 +26,7 @@ from digitzoo.export import (
     resolve_model,
 )
 from digitzoo.inference import predict_proba
-from digitzoo.registry import build_model
+from digitzoo.registry import build_model, model_info
 from digitzoo.training import train
 from digitzoo_cli.main import cli
 
@@ -135,18 +137,27 @@ def test_a_model_with_neither_cache_nor_weights_is_not_trained_when_told_not_to(
 
 def test_cli_export_writes_the_file_and_says_what_it_takes(monkeypatch, tmp_path):
     model = build_model("mlp")
-    monkeypatch.setattr("digitzoo.export.resolve_model", lambda name, **kwargs: (model, "cached"))
+    chosen = ModelSource(
+        name="mlp", model=model, source="cached", recipe=model_info("mlp").recipe.to_dict(), seed=0,
+        train_size=60000, test_accuracy=0.98, file="mlp.keras",
+    )
+    monkeypatch.setattr("digitzoo.export.resolve_model", lambda name, **kwargs: chosen)
     out = tmp_path / "m.onnx"
 
     result = CliRunner().invoke(cli, ["export", "mlp", "--format", "onnx", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.output
     assert "input  pixels: float32 (N, 28, 28), raw pixels 0–255, white digit on black" in result.output
+    assert (
+        "model  mlp: your trained model from the cache, "
+        "sgd lr 0.05, batch 256, 30 epochs on 60,000 images, seed 0; test accuracy 98.00%"
+    ) in result.output
 
     result = CliRunner().invoke(cli, ["export", "mlp", "--format", "onnx", "-o", str(out), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["path"] == str(out) and report["source"] == "cached" and report["bytes"] == out.stat().st_size
+    assert report["origin"] == {**chosen.to_dict(), "given": {}}
     assert report["input_contract"] == json.loads(json.dumps(INPUT_CONTRACT))
 
 
@@ -167,15 +178,27 @@ def test_a_missing_converter_names_the_extra_that_brings_it(monkeypatch, tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_users_trained_model_comes_before_the_shipped_weights(monkeypatch):
-    trained, shipped = object(), object()
-    monkeypatch.setattr("digitzoo.export._pretrained", lambda name: shipped)
-    monkeypatch.setattr("digitzoo.training.load_trained", lambda name, **kwargs: trained)
-    assert resolve_model("cnn") == (trained, "cached")
+def _fake_result(model, **fields):
+    """What digitzoo.training.train returns, as far as resolve_model reads it."""
+    values = dict(
+        name="cnn", recipe={"epochs": 3}, options={}, seed=0, train_size=60000, test_accuracy=0.99, model_path="m.keras"
+    )
+    return SimpleNamespace(model=model, **{**values, **fields})
 
-    untrained = lambda name, only_cached=False, **kwargs: None if only_cached else trained  # noqa: E731
-    monkeypatch.setattr("digitzoo.training.load_trained", untrained)
-    assert resolve_model("cnn") == (shipped, "pretrained")
+
+def test_the_users_trained_model_comes_before_the_shipped_weights(monkeypatch):
+    from digitzoo.weights import weights_info
+
+    trained, shipped = object(), object()
+    monkeypatch.setattr("digitzoo.export._pretrained", lambda name: (shipped, weights_info("cnn")))
+    monkeypatch.setattr("digitzoo.training.train", lambda name, **kwargs: _fake_result(trained))
+    assert (resolve_model("cnn").model, resolve_model("cnn").source) == (trained, "cached")
+
+    untrained = lambda name, only_cached=False, **kwargs: None if only_cached else _fake_result(trained)  # noqa: E731
+    monkeypatch.setattr("digitzoo.training.train", untrained)
+    chosen = resolve_model("cnn")
+    assert (chosen.model, chosen.source, chosen.seed) == (shipped, "pretrained", 0)
+    assert chosen.recipe == weights_info("cnn").recipe and chosen.file == str(weights_info("cnn").path)
 
     monkeypatch.setattr("digitzoo.export._pretrained", lambda name: None)
-    assert resolve_model("cnn") == (trained, "trained")
+    assert (resolve_model("cnn").model, resolve_model("cnn").source) == (trained, "trained")
