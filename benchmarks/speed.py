@@ -30,10 +30,12 @@ predict     ``digitzoo.inference.Predictor`` on one image (p50, p99 over      p5
             vs ``model.predict`` on the same model and data                   cnn ≥ 5 000 img/s
 startup     ``digitzoo --help``, ``models``, ``kernels`` as subprocesses       ≤ 0.3 s each
             (median of 5) vs ``python -c pass``
-photo       ``digitzoo predict assets/digits/seven.jpg`` with a cached model   (reported)
-            (median of 3), and its parts measured apart: importing
-            TensorFlow (in a fresh interpreter), loading the cached model,
-            the image pipeline, the first and a warm inference
+litert      each shipped model through LiteRT vs through Keras (``Predictor``)  same digit on every
+            on the whole test set: images/s (median of 5) and agreement         image, |Δp| ≤ 1e-4
+photo       ``digitzoo predict assets/digits/seven.jpg`` on a fresh install     ≤ 1.5 s, reads 7
+            (empty home: shipped weights, LiteRT), median of 3; and
+            ``photo runtime``: the same read by a fresh script through LiteRT   same read,
+            vs through Keras (``load_model(runtime=...)``), each step timed     |Δp| ≤ 1e-4
 memory      peak RSS of ``digitzoo compare mlp cnn --epochs 1`` training both  (reported)
             in an empty home that holds MNIST
 ==========  ================================================================  ===================
@@ -44,7 +46,7 @@ side builds a fresh model and its timer runs around the whole ``fit`` (digitzoo'
 the test-pass row reports them). Data preparation is outside the timer on both sides. Before
 anything is timed, one tiny fit starts TensorFlow's runtime, so neither side pays the process's
 one-time start. Prediction rows warm up both sides first (one image and the whole set once), as
-latency after warm-up is what they measure; the ``photo`` row, a fresh process, is cold throughout.
+latency after warm-up is what they measure; the ``photo`` rows, fresh processes, are cold throughout.
 
 Repetitions. Timings on a shared machine drift by ±30 %: short rows are repeated in alternating
 order and reported as medians with their spread (mlp and overhead 3 times, whole-set predictions
@@ -72,7 +74,7 @@ machine (cores, CPU model, RAM), the library versions and the date.
     python benchmarks/speed.py --smoke --results /tmp/bench
 
 ``--smoke`` runs every row's code path on a tiny setting (2 000 training and 1 000 test images,
-one epoch, two repetitions, ``tiny`` as the photo's model) in a minute or two; its numbers say
+one epoch, two repetitions) in a minute or two; its numbers say
 nothing about speed.
 """
 
@@ -93,7 +95,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chat
 from speed_report import Row, anchor_summary, machine, median, table, versions, write_json  # noqa: E402
 from speed_setup import REPO, Bench, Settings, private_home, save_mnist, warm_up  # noqa: E402
 
-ROWS = ("mlp", "overhead", "cnn", "demo", "test-pass", "cnn-best", "predict", "startup", "photo", "memory")
+ROWS = ("mlp", "overhead", "cnn", "demo", "test-pass", "cnn-best", "predict", "litert", "startup", "photo", "memory")
 DEFAULT_ROWS = tuple(r for r in ROWS if r != "cnn-best")
 RESULTS = REPO / "benchmarks" / "results"
 
@@ -175,7 +177,7 @@ def _load(args: argparse.Namespace, settings: Settings):
 
 def measure(bench: Bench, wanted: tuple[str, ...]) -> list[Row]:
     """The wanted rows in table order. A row that fails is reported as failed; the others still run."""
-    from speed_runtime import memory_row, photo_row, predict_rows, startup_rows
+    from speed_runtime import litert_rows, memory_row, photo_rows, predict_rows, startup_rows
     from speed_training import best_row, cnn_row, demo_row, mlp_rows, test_pass_row
 
     steps = {
@@ -187,7 +189,8 @@ def measure(bench: Bench, wanted: tuple[str, ...]) -> list[Row]:
         "cnn-best": lambda: [best_row(bench)],
         "predict": lambda: predict_rows(bench),
         "startup": lambda: startup_rows(bench),
-        "photo": lambda: [photo_row(bench)],
+        "litert": lambda: litert_rows(bench),
+        "photo": lambda: photo_rows(bench),
         "memory": lambda: [memory_row(bench)],
     }
     rows: list[Row] = []

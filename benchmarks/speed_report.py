@@ -50,7 +50,8 @@ class Check:
 
     def describe(self) -> str:
         op = {"<=": "≤", ">=": "≥", "==": "="}[self.op]
-        limit = f"{self.limit:,g}" if isinstance(self.limit, (int, float)) else str(self.limit)
+        number = isinstance(self.limit, (int, float)) and not isinstance(self.limit, bool)
+        limit = f"{self.limit:,g}" if number else str(self.limit).lower()
         return f"{self.what} {op} {limit}{self.unit}"
 
     def to_dict(self) -> dict[str, Any]:

@@ -16,13 +16,9 @@ from anchors import keras_predict
 from speed_report import Row, at_least, at_most, equals, median
 from speed_setup import PHOTO, REPO, Bench
 
-__all__ = ["memory_row", "photo_row", "predict_rows", "run", "startup_rows"]
+__all__ = ["litert_rows", "memory_row", "photo_rows", "predict_rows", "run", "startup_rows"]
 
 SET_TARGETS = {"mlp": 20_000, "cnn": 5_000}  # images/s over the whole test set
-_IMPORT_TIMES = (
-    "import json, time; t0 = time.perf_counter(); import tensorflow; t1 = time.perf_counter(); import keras; "
-    "t2 = time.perf_counter(); print(json.dumps({'tensorflow': t1 - t0, 'keras': t2 - t1}))"
-)
 
 
 @dataclass
@@ -232,58 +228,151 @@ def startup_rows(bench: Bench) -> list[Row]:
     return rows
 
 
-def photo_row(bench: Bench) -> Row:
-    """``digitzoo predict seven.jpg`` with a cached model, and where its time goes."""
-    from digitzoo.predict import predict_stages, read_digits
-    from digitzoo.training import train
+# Run in a fresh interpreter with an empty home: the photo read as `digitzoo predict` reads it,
+# through one runtime, each step timed. The probabilities let the two runtimes be compared.
+_PHOTO_PARTS = """
+import json, sys, time
+t0 = time.perf_counter()
+from digitzoo.predict import load_model, predict_stages, read_digits
+t1 = time.perf_counter()
+model = load_model(runtime=sys.argv[2])
+t2 = time.perf_counter()
+stages = read_digits(sys.argv[1])
+t3 = time.perf_counter()
+read = predict_stages(model, [stages], top=10)[0]
+t4 = time.perf_counter()
+predict_stages(model, [stages])
+t5 = time.perf_counter()
+print(json.dumps({
+    "read": read.digits,
+    "model": type(model).__name__,
+    "tensorflow_imported": "tensorflow" in sys.modules,
+    "probabilities": [dict(g.top) for g in read.guesses],
+    "parts": {"import digitzoo.predict": t1 - t0, "load the model": t2 - t1, "image pipeline": t3 - t2,
+              "inference, first call": t4 - t3, "inference, warm": t5 - t4},
+}))
+"""
 
-    s, name = bench.settings, bench.settings.photo_model
-    note = ""
-    if train(name, cache=bench.cache, only_cached=True, load=False) is None:
-        bench.log(f"photo: caching {name!r} with its default recipe, as `digitzoo predict` looks it up")
-        trained = train(name, cache=bench.cache)
-        note = f"{name} trained first for this row ({trained.train_seconds:.0f} s, not counted); "
-    exe = bench.cli()
-    if exe is None:
-        return Row(row="photo", what="digitzoo predict of one photo", note="no `digitzoo` command found")
 
-    command = [exe, "predict", str(PHOTO)] + (["--model", name] if name != "cnn" else [])  # as a user types it
-    walls, imports, loads, pipeline, cold, warm, failure = [], [], [], [], [], [], ""
+def _fresh_env(bench: Bench) -> dict[str, str]:
+    """A home with neither MNIST nor a cached model: what a fresh install has."""
+    home = bench.home.parent / "fresh-home"
+    home.mkdir(exist_ok=True)
+    return {**bench.env, "DIGITZOO_HOME": str(home)}
+
+
+def photo_rows(bench: Bench) -> list[Row]:
+    """``digitzoo predict seven.jpg`` on a fresh install, and the same read through each runtime.
+
+    ``photo``: the command's wall time, no MNIST and no cache, so it reads with the shipped
+    weights (LiteRT). ``photo runtime``: the same read as a fresh script through LiteRT and through
+    Keras (``load_model(runtime=...)``), alternating, each step timed apart; the ratio is LiteRT's
+    wall over Keras's, and the read and the largest probability difference must agree.
+    """
+    s, exe, env = bench.settings, bench.cli(), _fresh_env(bench)
+    shown = ["digitzoo", "predict", str(PHOTO.relative_to(REPO))]
+    walls, reads, failure = [], [], ""
+    scripts = {"auto": [], "keras": []}
     for rep in range(s.photo_runs):
         bench.log(f"photo: run {rep + 1}/{s.photo_runs}")
-        finished = run(command, bench.env)
-        walls.append(finished.seconds)
-        if finished.code:
-            failure = _failure(finished)
-        imported = run([sys.executable, "-c", _IMPORT_TIMES], bench.env)
-        imports.append(json.loads(imported.stdout) if imported.code == 0 else {"tensorflow": None, "keras": None})
-        started = time.perf_counter()
-        model = train(name, cache=bench.cache, only_cached=True).model
-        loads.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        stages = read_digits(PHOTO)
-        pipeline.append(time.perf_counter() - started)
-        cold.append(_ms(lambda: predict_stages(model, [stages])) / 1000)
-        warm.append(_ms(lambda: predict_stages(model, [stages])) / 1000)
-    read = predict_stages(model, [stages])[0].digits
-    parts = {
-        "import tensorflow": _median_of(imports, "tensorflow"),
-        "then import keras": _median_of(imports, "keras"),
-        "load cached model": median(loads),
-        "image pipeline": median(pipeline),
-        "inference, first call": median(cold),
-        "inference, warm": median(warm),
-    }
-    breakdown = ", ".join(f"{k} {v:.3f} s" for k, v in parts.items() if v is not None)
-    shown = ["digitzoo", "predict", str(PHOTO.relative_to(REPO)), *command[3:]]
-    return Row(
+        if exe is not None:
+            finished = run([exe, "predict", str(PHOTO), "--json"], env)
+            walls.append(finished.seconds)
+            if finished.code:
+                failure = _failure(finished)
+            else:
+                reads.append(json.loads(finished.stdout)[0]["digits"])
+        for runtime in ("auto", "keras") if rep % 2 == 0 else ("keras", "auto"):
+            finished = run([sys.executable, "-c", _PHOTO_PARTS, str(PHOTO), runtime], env)
+            if finished.code:
+                raise RuntimeError(f"the {runtime} photo script failed: {_failure(finished)}")
+            scripts[runtime].append((finished.seconds, json.loads(finished.stdout)))
+    value = None if failure or not walls else median(walls)
+    photo = Row(
         row="photo",
-        what=f"wall time of `{' '.join(shown)}` (cached model) as a subprocess",
-        value=None if failure else median(walls),
+        what=f"wall time of `{' '.join(shown)}` as a subprocess on a fresh install (no MNIST, empty cache)",
+        value=value,
+        checks=[at_most("wall", value, 1.5, " s"), equals("read", reads[-1] if reads else None, "7")],
         samples=walls,
-        details={"parts_seconds": parts, "read": read, "model": name, "command": shown},
-        note=note + (failure or f"read {read!r}; {breakdown}"),
+        details={"command": shown, "reads": reads},
+        note="no `digitzoo` command found" if exe is None else failure,
     )
+    return [photo, _runtime_photo_row(scripts)]
+
+
+def _runtime_photo_row(scripts: dict[str, list]) -> Row:
+    lite, keras = scripts["auto"], scripts["keras"]
+    parts = {
+        side: {k: median([r["parts"][k] for _, r in runs]) for k in runs[0][1]["parts"]}
+        for side, runs in (("litert", lite), ("keras", keras))
+    }
+    last_lite, last_keras = lite[-1][1], keras[-1][1]
+    diff = max(
+        abs(p[str(d)] - q[str(d)])
+        for p, q in zip(last_lite["probabilities"], last_keras["probabilities"])
+        for d in range(10)
+    )
+    value, anchor = median([w for w, _ in lite]), median([w for w, _ in keras])
+    breakdown = "; ".join(
+        f"{side}: " + ", ".join(f"{k} {v:.3f} s" for k, v in steps.items()) for side, steps in parts.items()
+    )
+    return Row(
+        row="photo runtime",
+        what="the photo read by a fresh script with the shipped weights through LiteRT vs through Keras, wall s",
+        value=value,
+        anchor="Keras runtime",
+        anchor_value=anchor,
+        ratio=median([a / b for (a, _), (b, _) in zip(lite, keras)]),
+        checks=[
+            equals("same read", last_lite["read"] == last_keras["read"], True),
+            at_most("max |Δp|", diff, 1e-4),
+            equals("TensorFlow imported by LiteRT side", last_lite["tensorflow_imported"], False),
+        ],
+        samples=[w for w, _ in lite],
+        details={"anchor_samples": [w for w, _ in keras], "parts_seconds": parts, "max_abs_diff": diff,
+                 "reads": {"litert": last_lite["read"], "keras": last_keras["read"]},
+                 "models": {"litert": last_lite["model"], "keras": last_keras["model"]}},
+        note=f"read {last_lite['read']!r}; {breakdown}",
+    )
+
+
+def litert_rows(bench: Bench) -> list[Row]:
+    """Each shipped model through LiteRT vs Keras (``Predictor``) on the test set: speed and agreement."""
+    from digitzoo.inference import Predictor
+    from digitzoo.weights import load_pretrained, shipped
+
+    s = bench.settings
+    x, _ = bench.test
+    rows = []
+    for name, info in shipped().items():
+        if info.litert is None:
+            continue
+        bench.log(f"litert: {name}")
+        lite, keras = load_pretrained(name, runtime="litert"), Predictor(load_pretrained(name))
+        ours, theirs = lite(x), keras(x)  # warm-up, and the outputs compared
+        lite_s, keras_s = [], []
+        for rep in range(s.set_repeat):
+            sides = [(lite, lite_s), (keras, keras_s)]
+            for fn, times in sides if rep % 2 == 0 else reversed(sides):
+                times.append(_ms(lambda: fn(x)) / 1000)
+        diff = float(np.abs(ours - theirs).max())
+        differ = int((ours.argmax(1) != theirs.argmax(1)).sum())
+        rows.append(
+            Row(
+                row=f"litert {name}",
+                what=f"shipped {name} through LiteRT vs Keras (Predictor) on {len(x):,} test images, images/s",
+                value=len(x) / median(lite_s),
+                unit="img/s",
+                anchor="Keras Predictor",
+                anchor_value=len(x) / median(keras_s),
+                ratio=median([a / b for a, b in zip(lite_s, keras_s)]),
+                checks=[equals("digits that differ", differ, 0), at_most("max |Δp|", diff, 1e-4)],
+                samples=[len(x) / t for t in lite_s],
+                details={"anchor_samples": [len(x) / t for t in keras_s], "max_abs_diff": diff, "size": info.litert["size"]},
+                note=f"max |Δp| {diff:.1e}, {differ} digits differ, file {info.litert['size'] / 1e6:.2f} MB",
+            )
+        )
+    return rows
 
 
 def _median_of(records: list[dict], key: str) -> float | None:

@@ -36,7 +36,6 @@ class Settings:
     set_repeat: int = 5  # whole-test-set predictions per side
     startup_runs: int = 5
     photo_runs: int = 3
-    photo_model: str = "cnn"  # the model `digitzoo predict` reads the photo with
     memory_args: tuple[str, ...] = ("--epochs", "1")
 
     @classmethod
@@ -54,7 +53,6 @@ class Settings:
             set_repeat=2,
             startup_runs=2,
             photo_runs=1,
-            photo_model="tiny",  # its default recipe trains in seconds; the CLI only finds a default-recipe model
             memory_args=("--epochs", "1", "--train-size", "300"),
         )
         return cls(**{**base, **changes})

@@ -119,24 +119,20 @@ def predict(
 
 def _model(name: str | None, err: Console, quiet: bool):
     """The model to read with: see ``--model``. Only a zoo model without cache or weights is trained."""
-    from digitzoo._tensorflow import import_quietly
     from digitzoo.predict import load_model
-    from digitzoo.training import check_cache_writable, load_trained, train
+    from digitzoo.training import check_cache_writable, train
     from digitzoo.weights import shipped
 
     from .fit_progress import fit_progress
     from .progress import fetch_mnist_if_missing
 
-    import_quietly()
-    if name is None or name in shipped():
-        return load_model(name)  # the cached model the user trained, else the shipped weights
     # Looked up first only to say what comes and to fetch MNIST with progress, as train does.
-    if train(name, only_cached=True, load=False) is not None:
-        return load_trained(name)
+    if name is None or name in shipped() or train(name, only_cached=True, load=False) is not None:
+        return load_model(name)  # the cached model the user trained, else the shipped weights
     err.print(f"no trained {name!r} model in the cache yet: training it first", highlight=False)
     check_cache_writable()  # a home that cannot keep the model fails before the download
     fetch_mnist_if_missing(None, err)
-    return load_trained(name, callbacks=[] if quiet else [fit_progress(err, name)])
+    return load_model(name, callbacks=[] if quiet else [fit_progress(err, name)])
 
 
 def _report_errors(images: tuple[Path, ...], stages: list) -> None:

@@ -21,7 +21,7 @@ import sys
 import threading
 from collections.abc import Iterator
 
-__all__ = ["NOISE", "import_quietly", "import_keras"]
+__all__ = ["NOISE", "LITERT_NOISE", "import_quietly", "import_keras", "filtered_stderr"]
 
 #: TensorFlow's start-up lines that tell a CPU user nothing they can act on. A line of level F
 #: (fatal) never matches: it explains why the process is about to die.
@@ -40,6 +40,9 @@ NOISE = re.compile(
         ]
     )
 )
+
+#: What LiteRT's interpreter prints, once per process, on its first run (no setting silences it).
+LITERT_NOISE = re.compile(r"^INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.")
 
 # Run by a fresh interpreter (-I -S: nothing from the environment or site-packages, so it starts
 # in milliseconds): copy stdin to stdout line by line, leaving out the lines the pattern matches.
@@ -71,7 +74,7 @@ def import_quietly() -> None:
     with _lock:
         if "tensorflow" in sys.modules:
             return
-        with _filtered_stderr():
+        with filtered_stderr(NOISE):
             import tensorflow  # noqa: F401
 
 
@@ -84,8 +87,11 @@ def import_keras():
 
 
 @contextlib.contextmanager
-def _filtered_stderr() -> Iterator[None]:
-    """File descriptor 2 goes through the noise filter inside the block (unfiltered if it cannot)."""
+def filtered_stderr(noise: re.Pattern[str]) -> Iterator[None]:
+    """Inside the block, lines written to file descriptor 2 that ``noise`` matches are dropped.
+
+    Every other line passes on at once; if no filter can be started, all lines pass.
+    """
     _flush_stderr()
     try:
         original = os.dup(2)
@@ -94,7 +100,7 @@ def _filtered_stderr() -> Iterator[None]:
         return
     try:
         filter_ = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _FILTER, NOISE.pattern], stdin=subprocess.PIPE, stdout=original
+            [sys.executable, "-I", "-S", "-c", _FILTER, noise.pattern], stdin=subprocess.PIPE, stdout=original
         )
     except (OSError, ValueError):  # no interpreter to start (embedded Python …): lines pass unfiltered
         os.close(original)

@@ -5,7 +5,8 @@ one image. Here the model's forward pass is traced once into a TensorFlow graph 
 number of images, and each call only converts the pixels and runs that graph.
 
 Images are raw pixels, 0–255, uint8 or float, of the model's input shape (28×28 for every zoo
-model): the models rescale inside.
+model): the models rescale inside. A :class:`digitzoo.litert.LiteModel` is taken too, and run by
+LiteRT without TensorFlow.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DigitzooError
+from .litert import LiteModel
 
 __all__ = ["DEFAULT_BATCH_SIZE", "Predictor", "predict_proba"]
 
@@ -93,6 +95,8 @@ def predict_proba(model: Any, images: Any, *, batch_size: int = DEFAULT_BATCH_SI
 
 def _forward(model: Any, image_shape: tuple[int, ...], jit_compile: bool) -> Callable[[Any], Any]:
     """The traced forward pass of ``model``, made once per model and option."""
+    if isinstance(model, LiteModel):
+        return model  # already a compiled graph, and it must not pull in TensorFlow
     with _lock:
         per_model = _FORWARDS.setdefault(model, {})
         if jit_compile not in per_model:

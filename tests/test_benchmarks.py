@@ -32,7 +32,11 @@ ROWS = {
     "startup --help",
     "startup models",
     "startup kernels",
+    "litert mlp",
+    "litert cnn",
+    "litert cnn-best",
     "photo",
+    "photo runtime",
     "memory",
 }
 
@@ -91,7 +95,7 @@ def test_measured_rows_have_numbers(rows):
         if row["target"]:
             assert row["met"] in (True, False), (name, row)
     assert rows["memory"]["unit"] == "MB"
-    assert rows["photo"]["details"]["parts_seconds"]["import tensorflow"] > 0
+    assert rows["photo runtime"]["details"]["parts_seconds"]["keras"]["load the model"] > 0
 
 
 def test_anchors_really_trained(smoke, rows):
@@ -172,3 +176,10 @@ def test_bad_arguments_are_one_line_errors(args, message):
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert done.stdout == ""
+
+
+def test_litert_rows_agree_with_keras(rows):
+    for name in ("litert mlp", "litert cnn", "litert cnn-best", "photo runtime"):
+        assert rows[name]["details"]["max_abs_diff"] <= 1e-4, (name, rows[name])
+    assert rows["photo runtime"]["details"]["reads"] == {"litert": "7", "keras": "7"}
+    assert rows["photo runtime"]["details"]["models"] == {"litert": "LiteModel", "keras": "Functional"}

@@ -36,7 +36,11 @@ REQUIRED = {"mlp", "cnn", "cnn-best"}
 
 def test_the_required_models_ship_and_the_set_stays_small():
     assert REQUIRED <= set(SHIPPED)
-    assert sum(info.size for info in SHIPPED.values()) <= 5_000_000
+    files = [f for f in WEIGHTS_DIR.iterdir() if f.suffix in (".keras", ".tflite", ".json")]
+    assert sum(f.stat().st_size for f in files) <= 5_000_000
+    assert sorted(f.name for f in files) == sorted(
+        [MANIFEST_NAME] + [i.file for i in SHIPPED.values()] + [i.litert["file"] for i in SHIPPED.values()]
+    )
     assert list_models(pretrained=True) == sorted(SHIPPED)
     assert set(list_models(pretrained=True)) < set(list_models())
 
@@ -52,6 +56,8 @@ def test_manifest_matches_the_file(name):
     assert info.command == f"python tools/make_weights.py {name}"
     assert {"digitzoo", "keras", "tensorflow", "numpy"} <= set(info.versions)
     assert 0.9 < info.test_accuracy <= info.train_accuracy <= 1 and info.train_seconds > 0
+    assert info.litert["file"] == f"{name}.tflite" and info.litert_path.stat().st_size == info.litert["size"]
+    assert sha256_file(info.litert_path) == info.litert["sha256"]
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -113,7 +119,7 @@ def test_damaged_weights_are_one_clear_error_before_keras(tmp_path, keras_never_
     with pytest.raises(ModelError) as error:
         load_pretrained("cnn", folder=folder)
     assert str(error.value) == (
-        f"the installed weights of 'cnn' are damaged (sha256 {digest[:12]}…, "
+        f"the installed weights of 'cnn' are damaged (cnn.keras: sha256 {digest[:12]}…, "
         f"expected {SHIPPED['cnn'].sha256[:12]}…); reinstall digitzoo"
     )
 

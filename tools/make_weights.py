@@ -1,12 +1,15 @@
 """Make the pretrained weights shipped in digitzoo/weights/ (run by hand; the files are committed).
 
-    python tools/make_weights.py [NAME ...] [--out FOLDER]
+    python tools/make_weights.py [NAME ...] [--out FOLDER] [--litert-only]
 
 Trains each model (default: every shipped one — mlp, cnn, cnn-best) with its registered recipe
 and seed 0 through digitzoo.training.train on MNIST, so a run already in the model cache is reused,
 and writes NAME.keras (the trained model without optimizer state) and its entry in manifest.json:
 sha256, size, train/test accuracy and loss, recipe, seed, training time, library versions, date,
 the data fingerprint and the command that remakes it. Entries of other models are kept.
+Beside each it writes NAME.tflite, the same model converted by digitzoo.export for the LiteRT
+runtime that predict uses (its sha256 and size under "litert"); --litert-only remakes just these
+from the .keras files already in the folder, without training.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from digitzoo.export import export_model
 from digitzoo.files import atomic_path, sha256_file
 from digitzoo.training import train
 from digitzoo.weights import MANIFEST_FORMAT, MANIFEST_NAME, WEIGHTS_DIR, WEIGHTS_TAG
@@ -54,7 +58,23 @@ def make(name: str, out: Path) -> dict[str, Any]:
         "date": result.saved_at,
         "data": result.data,
         "command": f"python tools/make_weights.py {shlex.quote(name)}",
+        "litert": make_litert(model, name, out),
     }
+
+
+def make_litert(model: Any, name: str, out: Path) -> dict[str, Any]:
+    """Write ``out/NAME.tflite`` from the Keras ``model`` and return its ``litert`` manifest field."""
+    dest = export_model(model, out / f"{name}.tflite", format="tflite")
+    return {"file": dest.name, "sha256": sha256_file(dest), "size": dest.stat().st_size}
+
+
+def remake_litert(name: str, out: Path) -> dict[str, Any]:
+    """The manifest entry of ``name`` in ``out`` with its LiteRT file made anew from ``out/NAME.keras``."""
+    import keras
+
+    entry = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))["models"][name]
+    model = keras.saving.load_model(out / entry["file"], compile=False, safe_mode=True)
+    return dict(entry, litert=make_litert(model, name, out))
 
 
 def write_manifest(out: Path, entries: dict[str, dict[str, Any]]) -> Path:
@@ -74,10 +94,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"models to make (default: {' '.join(SHIPPED)})")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="folder of the weights and manifest")
+    parser.add_argument(
+        "--litert-only", action="store_true", help="only remake the .tflite files from the .keras files, no training"
+    )
     args = parser.parse_args(argv)
     entries = {}
     for name in args.names or SHIPPED:
-        entries[name] = entry = make(name, args.out)
+        entries[name] = entry = remake_litert(name, args.out) if args.litert_only else make(name, args.out)
         print(f"{name}: test accuracy {entry['test_accuracy']:.4f}, {entry['size'] / 1e6:.2f} MB", flush=True)
     print(f"wrote {write_manifest(args.out, entries)}")
 

@@ -2,8 +2,10 @@
 
 ``manifest.json`` beside the ``.keras`` files records, for each model, the file's sha256 and size,
 the accuracy and loss it measured on MNIST, and how it was made (recipe, seed, library versions,
-date, the command that remakes it: ``tools/make_weights.py``). Reading the manifest imports no
-Keras, so listing the zoo stays fast; loading a file checks its sha256 before Keras reads a byte.
+date, the command that remakes it: ``tools/make_weights.py``). Beside each ``.keras`` file is the
+same model as a LiteRT file (``NAME.tflite``, its own sha256 and size in the entry's ``litert``),
+which :mod:`digitzoo.litert` runs without TensorFlow. Reading the manifest imports no Keras, so
+listing the zoo stays fast; loading a file checks its sha256 before Keras or LiteRT reads a byte.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import ModelError
 from ..files import sha256_file
 
 __all__ = [
+    "RUNTIMES",
     "WEIGHTS_TAG",
     "MANIFEST_NAME",
     "WEIGHTS_DIR",
@@ -36,6 +39,8 @@ MANIFEST_FORMAT = 1
 #: The installed weights: this package's own folder.
 WEIGHTS_DIR = Path(__file__).resolve().parent
 _REINSTALL = "reinstall digitzoo"
+#: How a shipped model can run: as a Keras model, or its LiteRT file without TensorFlow.
+RUNTIMES = ("keras", "litert")
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,17 @@ class WeightsInfo:
     date: str
     data: str
     command: str
+    #: ``{"file", "sha256", "size"}`` of the LiteRT copy, or None when none is shipped.
+    litert: dict[str, Any] | None = None
     folder: Path = field(default=WEIGHTS_DIR, repr=False, compare=False)
 
     @property
     def path(self) -> Path:
         return self.folder / self.file
+
+    @property
+    def litert_path(self) -> Path | None:
+        return self.folder / self.litert["file"] if self.litert else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,10 +92,11 @@ class WeightsInfo:
             "date": self.date,
             "data": self.data,
             "command": self.command,
+            "litert": self.litert,
         }
 
 
-_FIELDS = [name for name in WeightsInfo.__dataclass_fields__ if name not in ("name", "folder")]
+_FIELDS = [name for name in WeightsInfo.__dataclass_fields__ if name not in ("name", "folder", "litert")]
 
 
 def shipped(folder: str | os.PathLike | None = None) -> dict[str, WeightsInfo]:
@@ -110,12 +122,21 @@ def _read_manifest(folder: Path) -> tuple[tuple[str, WeightsInfo], ...]:
         if manifest.get("format") != MANIFEST_FORMAT or manifest.get("weights") != WEIGHTS_TAG:
             raise ValueError(f"format {manifest.get('format')!r}, weights {manifest.get('weights')!r}")
         entries = tuple(
-            (name, WeightsInfo(name=name, folder=folder, **{k: entry[k] for k in _FIELDS}))
+            (name, WeightsInfo(name=name, folder=folder, litert=_litert_entry(entry), **{k: entry[k] for k in _FIELDS}))
             for name, entry in sorted(manifest["models"].items())
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ModelError(f"the weights manifest {path} is damaged ({exc}); {_REINSTALL}") from None
     return entries
+
+
+def _litert_entry(entry: dict[str, Any]) -> dict[str, Any] | None:
+    litert = entry.get("litert")
+    if litert is None:
+        return None
+    if not (isinstance(litert.get("file"), str) and isinstance(litert.get("sha256"), str)):
+        raise ValueError(f"litert entry {litert!r}")
+    return litert
 
 
 def weights_info(name: str, folder: str | os.PathLike | None = None) -> WeightsInfo:
@@ -127,25 +148,27 @@ def weights_info(name: str, folder: str | os.PathLike | None = None) -> WeightsI
     return available[name]
 
 
-def load_pretrained(name: str, *, folder: str | os.PathLike | None = None):
-    """The shipped trained ``keras.Model`` of ``name``, uncompiled.
+def load_pretrained(
+    name: str, *, folder: str | os.PathLike | None = None, runtime: Literal["keras", "litert"] = "keras"
+):
+    """The shipped trained model of ``name``: an uncompiled ``keras.Model``, or with
+    ``runtime="litert"`` a :class:`digitzoo.litert.LiteModel` of its LiteRT file (no TensorFlow).
 
-    The file's sha256 is checked against the manifest before Keras reads it, then it is loaded
-    with ``safe_mode=True`` (no code in the file runs) and its shapes checked as any model's. A
-    missing or changed file is one ``ModelError``. ``folder`` reads another copy of the weights
-    folder (a manifest and its files) instead of the installed one.
+    The file's sha256 is checked against the manifest before Keras or LiteRT reads it; Keras loads
+    it with ``safe_mode=True`` (no code in the file runs), and its shapes are checked as any
+    model's. A missing or changed file is one ``ModelError``. ``folder`` reads another copy of the
+    weights folder (a manifest and its files) instead of the installed one.
     """
+    if runtime not in RUNTIMES:
+        raise ModelError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     info = weights_info(name, folder)
-    path = info.path
-    try:
-        digest = sha256_file(path)
-    except OSError as exc:
-        raise ModelError(f"the installed weights of {name!r} are missing ({path}: {exc.strerror or exc}); {_REINSTALL}") from None
-    if digest != info.sha256:
-        raise ModelError(
-            f"the installed weights of {name!r} are damaged (sha256 {digest[:12]}…, expected {info.sha256[:12]}…); "
-            f"{_REINSTALL}"
-        )
+    if runtime == "litert":
+        if info.litert is None:
+            raise ModelError(f"model {name!r} ships no LiteRT file; {_REINSTALL}")
+        from ..litert import LiteModel
+
+        return LiteModel(_verified(name, info.litert_path, info.litert["sha256"]), name=name)
+    path = _verified(name, info.path, info.sha256)
     from .._tensorflow import import_keras
     from ..registry import check_model, model_info
 
@@ -158,6 +181,20 @@ def load_pretrained(name: str, *, folder: str | os.PathLike | None = None):
         raise ModelError(f"the installed weights of {name!r} cannot be loaded ({first}); {_REINSTALL}") from None
     check_model(model, name, model_info(name).input_shape)
     return model
+
+
+def _verified(name: str, path: Path, sha256: str) -> Path:
+    """``path`` once its sha256 is ``sha256``; ``ModelError`` if it is missing or differs."""
+    try:
+        digest = sha256_file(path)
+    except OSError as exc:
+        raise ModelError(f"the installed weights of {name!r} are missing ({path}: {exc.strerror or exc}); {_REINSTALL}") from None
+    if digest != sha256:
+        raise ModelError(
+            f"the installed weights of {name!r} are damaged ({path.name}: sha256 {digest[:12]}…, expected "
+            f"{sha256[:12]}…); {_REINSTALL}"
+        )
+    return path
 
 
 def best_pretrained(folder: str | os.PathLike | None = None) -> str:
