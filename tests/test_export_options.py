@@ -27,7 +27,8 @@ TINY_ARGS = ["--train-size", "600", "--epochs", "1", "--seed", "3"]
 def test_export_with_training_options_trains_then_reuses_exactly_that_model(mnist_npz, monkeypatch, tmp_path):
     monkeypatch.setenv("DIGITZOO_DATA", str(mnist_npz))
     out = tmp_path / "mlp.onnx"
-    args = ["export", "mlp", "--format", "onnx", "-o", str(out), "--json", *TINY_ARGS]
+    base = ["export", "mlp", "--format", "onnx", "-o", str(out), *TINY_ARGS]
+    args = [*base, "--json"]
 
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
@@ -50,6 +51,11 @@ def test_export_with_training_options_trains_then_reuses_exactly_that_model(mnis
     assert second.exit_code == 0, second.output
     assert json.loads(second.stdout)["source"] == "cached"
     np.testing.assert_allclose(load_exported(out)(images), exported, atol=1e-6, rtol=0)
+
+    text = CliRunner().invoke(cli, base)
+    assert text.exit_code == 0, text.output
+    line = "model  mlp: your trained model from the cache, sgd lr 0.05, batch 256, 1 epoch on 600 images, seed 3"
+    assert line in text.output
 
 
 @pytest.fixture
