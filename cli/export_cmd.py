@@ -146,14 +146,11 @@ def _show(result: dict, as_json: bool) -> None:
 
 
 def _trained_with(info: dict) -> str:
-    """The recipe and seed in a few words: "adam lr 0.02 (cosine), batch 512, 5 epochs on 600 images, seed 3"."""
+    """The recipe and seed in a few words: "adam lr 0.02 (cosine), batch 512, 5 epochs on 600 images, seed 3 …"."""
     recipe = info["recipe"]
-    images = "all the images" if info["train_size"] is None else f"{info['train_size']:,} images"
     schedule = "" if recipe.get("schedule", "constant") == "constant" else f" ({recipe['schedule']})"
-    words = (
+    epochs = f"{recipe['epochs']} epoch{'s' if recipe['epochs'] != 1 else ''}"
+    return (
         f"{recipe['optimizer']} lr {recipe['learning_rate']:g}{schedule}, batch {recipe['batch_size']}, "
-        f"{recipe['epochs']} epoch{'s' if recipe['epochs'] != 1 else ''} on {images}, seed {info['seed']}"
+        f"{epochs} on {info['train_size']:,} images, seed {info['seed']}; test accuracy {info['test_accuracy']:.2%}"
     )
-    if info["test_accuracy"] is not None:
-        words += f"; test accuracy {info['test_accuracy']:.2%}"
-    return words

@@ -121,8 +121,8 @@ class ModelSource:
     source: str
     recipe: dict[str, Any]
     seed: int
-    train_size: int | None
-    test_accuracy: float | None
+    train_size: int
+    test_accuracy: float
     file: str | None
     options: dict[str, Any] = field(default_factory=dict)
     given: dict[str, Any] = field(default_factory=dict)
@@ -172,6 +172,7 @@ def resolve_model(
     because the user made it on purpose. Bad options raise ``DigitzooError`` before any training;
     no model without training and ``train_if_needed=False`` raises ``ExportError``.
     """
+    from .recipe import MNIST_TRAIN_SIZE
     from .registry import model_info
     from .training import train
 
@@ -188,7 +189,7 @@ def resolve_model(
             source="pretrained",
             recipe=dict(info.recipe),
             seed=info.seed,
-            train_size=None if info.recipe.get("train_size") is None else int(info.recipe["train_size"]),
+            train_size=int(info.recipe.get("train_size") or MNIST_TRAIN_SIZE),  # None: all of MNIST's
             test_accuracy=info.test_accuracy,
             file=str(info.path),
         )

@@ -197,7 +197,7 @@ def test_the_users_trained_model_comes_before_the_shipped_weights(monkeypatch):
     untrained = lambda name, only_cached=False, **kwargs: None if only_cached else _fake_result(trained)  # noqa: E731
     monkeypatch.setattr("digitzoo.training.train", untrained)
     chosen = resolve_model("cnn")
-    assert (chosen.model, chosen.source, chosen.seed) == (shipped, "pretrained", 0)
+    assert (chosen.model, chosen.source, chosen.seed, chosen.train_size) == (shipped, "pretrained", 0, 60000)
     assert chosen.recipe == weights_info("cnn").recipe and chosen.file == str(weights_info("cnn").path)
 
     monkeypatch.setattr("digitzoo.export._pretrained", lambda name: None)
