@@ -456,11 +456,10 @@ def _run_savedmodel(path: Path) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def _run_tflite(path: Path) -> Callable[[np.ndarray], np.ndarray]:
-    interpreter_module = _require("ai_edge_litert.interpreter")
-    interpreter = interpreter_module.Interpreter(model_path=str(path))
-    runner = interpreter.get_signature_runner(SIGNATURE)
-    # The runner resizes the input to each batch it is given.
-    return lambda images: runner(**{INPUT_NAME: _pixels(images)})[OUTPUT_NAME]
+    from .litert import LiteModel  # the runtime predict uses for the shipped weights
+
+    model = LiteModel(path)
+    return lambda images: model(_pixels(images))
 
 
 def _run_onnx(path: Path) -> Callable[[np.ndarray], np.ndarray]:

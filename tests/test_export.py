@@ -31,7 +31,6 @@ from digitzoo.training import train
 from digitzoo_cli.main import cli
 
 pytest.importorskip("onnxruntime", reason='onnxruntime is in the export extra: pip install "digitzoo[export]"')
-pytest.importorskip("ai_edge_litert", reason='ai-edge-litert is in the export extra: pip install "digitzoo[export]"')
 pytest.importorskip("tf2onnx", reason='tf2onnx is in the export extra: pip install "digitzoo[export]"')
 
 
