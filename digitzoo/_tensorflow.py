@@ -75,7 +75,11 @@ def import_quietly() -> None:
         if "tensorflow" in sys.modules:
             return
         with filtered_stderr(NOISE):
-            import tensorflow  # noqa: F401
+            import tensorflow
+
+            # Looking for devices is when TensorFlow tries CUDA ("failed call to cuInit"): done
+            # here, that line is filtered too rather than printed at the first operation.
+            tensorflow.config.list_physical_devices("GPU")
 
 
 def import_keras():

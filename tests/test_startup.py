@@ -165,6 +165,12 @@ def _fake_tensorflow(folder: Path, ending: str) -> Path:
             os.write(2, b"a line of the native library that matters\\n")
             print("a Python warning", file=sys.stderr)
             {ending}
+
+            class config:
+                @staticmethod
+                def list_physical_devices(kind=None):
+                    os.write(2, {noise!r})
+                    return []
             """
         )
     )
@@ -207,6 +213,15 @@ def test_an_import_that_kills_the_process_still_shows_its_last_words(tmp_path):
     assert done.returncode == -signal.SIGABRT
     assert fatal in done.stderr.splitlines()
     assert "a line of the native library that matters" in done.stderr
+
+
+def test_the_python_api_shows_no_tensorflow_start_up_lines():
+    # TensorFlow tries CUDA ("failed call to cuInit") when it first looks for devices, not on import.
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    code = "from digitzoo import build_model; build_model('tiny')(__import__('numpy').zeros((1, 28, 28)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert not any(mark in done.stderr for mark in NOISE_MARKS), done.stderr
 
 
 @pytest.mark.parametrize("quiet", [False, True])
