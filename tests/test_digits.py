@@ -214,7 +214,9 @@ BROKEN_SINGLE_DIGITS = {
 @pytest.mark.parametrize("name", BROKEN_SINGLE_DIGITS)
 def test_a_broken_single_digit_is_read_as_one_digit(name):
     stages = digit_stages(_strokes(*BROKEN_SINGLE_DIGITS[name]))
-    assert stages.columns == (1 if name == "5-bar-apart" else 2)  # the pieces stand apart …
+    # The pieces stand apart … (except the 4's two strokes, 2 px apart: the blurred ink between
+    # them is fainter than the threshold but touches ink above it, so hysteresis joins them)
+    assert stages.columns == (1 if name in ("5-bar-apart", "4-two-strokes") else 2)
     assert not stages.row  # … but not as digits of a row do
     assert len(stages.digits) == 1
 

@@ -5,9 +5,12 @@ placed in 28×28 so that the centre of mass is at (14, 14). A photo of a digit o
 on uneven light paper, or chalk on a dark board, with texture, blur and JPEG noise. The pipeline:
 
 1. gray: composite transparency over white, convert to luminance;
-2. flatten: subtract the paper (a large median filter) so lighting gradients vanish, decide from
-   the image whether the ink is darker or lighter than its background, and make ink positive;
-3. binary: Otsu threshold of the flattened image, then drop specks far smaller than the strokes;
+2. flatten: estimate the paper (a large median filter, then again from the pixels around the ink
+   and not enclosed by it), decide from the image whether the ink is darker or lighter than its
+   background, and measure ink as its contrast relative to the paper's brightness, so that
+   lighting gradients and shadows vanish; ink is positive;
+3. binary: Otsu threshold of the flattened image, with fainter ink kept where it touches ink above
+   the threshold (hysteresis), then drop specks far smaller than the strokes;
 4. crop each digit from the soft (anti-aliased) ink map, scale it into 20×20 and centre its mass.
 """
 
@@ -27,10 +30,14 @@ MNIST_BOX = 20
 MNIST_CENTRE = 14.0
 
 _PAPER_SIDE = 64  # px of the shorter side: the paper is smooth, a small copy finds it far faster
+_PAPER_PASSES = 2  # re-estimates of the paper around the ink: the second closes the ink's outline
+# around a bold stroke that the first, median, estimate followed (a chalk 1 on a narrow photo)
 _WORK_SIDE = 1200  # larger photos are shrunk first: speed, and no digit needs more pixels
+_HYSTERESIS = 0.5  # of the threshold: fainter ink is kept where it touches ink above the threshold
 _SPECK_FRACTION = 0.04  # of the largest ink component's area
 _MIN_INK_CONTRAST = 0.08  # ink must differ from paper by this much (gray levels in [0, 1]) …
 _MIN_INK_SNR = 6.0  # … and by this many times the paper's noise
+_MIN_PAPER = 0.05  # gray level: contrast is measured relative to the paper, never to a blacker one
 _MERGE_OVERLAP = 0.4  # pieces overlapping this much horizontally belong to one digit
 _FRAGMENT_HEIGHT = 0.45  # of the tallest digit: anything shorter is a detached stroke
 _MIN_STROKE = 1.8  # px in the 20×20 box; thinner pen strokes are thickened to MNIST-like width
@@ -139,13 +146,17 @@ def _flatten(gray: np.ndarray) -> np.ndarray:
     dark, light = -float(np.percentile(diff, 0.5)), float(np.percentile(diff, 99.5))
     sign = -1.0 if dark >= light else 1.0  # the stronger tail is the ink
     # A median mistakes the inside of a bold digit for paper: estimate the paper again, from
-    # the pixels that the first pass did not call ink.
-    diff = gray - _paper(gray, exclude=sign * diff > 0.5 * max(dark, light))
-    ink = sign * diff
+    # the pixels that the previous pass did not call ink.
+    for _ in range(_PAPER_PASSES):
+        paper = _paper(gray, exclude=sign * diff > 0.5 * max(dark, light))
+        diff = gray - paper
     noise = 1.4826 * float(np.median(np.abs(diff - np.median(diff)))) + 1e-6
-    strength = float(np.percentile(ink, 99.5))
-    if strength < max(_MIN_INK_CONTRAST, _MIN_INK_SNR * noise):
+    if float(np.percentile(sign * diff, 99.5)) < max(_MIN_INK_CONTRAST, _MIN_INK_SNR * noise):
         raise ImageError("no ink found in the image (it is blank or has too little contrast)")
+    # Light multiplies: ink in a shadow differs from its paper by less than the same ink in full
+    # light. Relative to the paper's own brightness, every part of the photo has the same contrast.
+    ink = sign * diff / np.maximum(paper, _MIN_PAPER)
+    strength = float(np.percentile(ink, 99.5))
     # Full strength at the typical stroke core, so strokes saturate as MNIST's do.
     strong = ink > strength / 2
     core = float(np.percentile(ink[strong], 75)) if strong.any() else strength
@@ -156,10 +167,10 @@ def _flatten(gray: np.ndarray) -> np.ndarray:
 def _paper(gray: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
     """The background alone, smooth and wider than any stroke; computed on a small copy.
 
-    Without ``exclude``: a median filter a few strokes wide. With it: the pixels not excluded,
-    averaged over a neighbourhood (normalised by how many of them it has, so ink does not darken
-    the estimate); a small neighbourhood follows lighting and soft shadows, a wide one fills the
-    inside of bold digits where the small one finds no paper.
+    Without ``exclude``: a median filter a few strokes wide. With it: the pixels neither excluded
+    nor enclosed by excluded ones, averaged over a neighbourhood (normalised by how many of them
+    it has, so ink does not darken the estimate); a small neighbourhood follows lighting and soft
+    shadows, a wide one fills the inside of bold digits where the small one finds no paper.
     """
     import cv2
 
@@ -169,10 +180,11 @@ def _paper(gray: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
     small = shrink(gray)
     side = min(small.shape)
     if exclude is None:
-        k = max(3, int(0.4 * side) | 1)
+        # A window sized by the short side alone fits inside one bold stroke of a narrow photo.
+        k = max(3, int(0.4 * np.sqrt(small.shape[0] * small.shape[1])) | 1)
         paper = cv2.medianBlur(_to_u8(small), k).astype(np.float32) / 255.0
     else:
-        grown = cv2.dilate(exclude.astype(np.uint8), np.ones((5, 5), np.uint8))
+        grown = _fill_holes(cv2.dilate(exclude.astype(np.uint8), np.ones((5, 5), np.uint8)))
         weight = shrink((1 - grown).astype(np.float32))
         estimates = []
         for sigma in (side / 8, side / 2):
@@ -187,14 +199,36 @@ def _paper(gray: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
     return cv2.resize(paper, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """``mask`` (uint8 0/1) with every region it encloses set too.
+
+    The edges of a stroke much wider than the first paper estimate's window stand out, its inside
+    does not: what the ink encloses is taken as ink. Paper enclosed by ink (the inside of a 0)
+    is then estimated from the paper around it, as smooth lighting allows.
+    """
+    import cv2
+
+    count, labels = cv2.connectedComponents(1 - mask, connectivity=4)
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    outside = np.isin(labels, border[border > 0]) if count > 1 else np.zeros_like(mask, bool)
+    return (~outside).astype(np.uint8)
+
+
 def _binarize(ink: np.ndarray) -> np.ndarray:
     import cv2
 
     u8 = _to_u8(ink)
     threshold, _ = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # Otsu on a nearly empty page can pick noise; never accept less than a quarter of full ink.
-    _, binary = cv2.threshold(u8, max(threshold, 64), 255, cv2.THRESH_BINARY)
-    return binary
+    high = max(threshold, 64)
+    # Hysteresis: fainter ink joined to a sure stroke is the same stroke (a thin pen's curve that
+    # fades in the middle), so a digit does not break into pieces that read as two.
+    weak = (u8 > _HYSTERESIS * high).astype(np.uint8)
+    count, labels = cv2.connectedComponents(weak, connectivity=8)
+    sure = np.zeros(count, bool)
+    sure[np.unique(labels[u8 > high])] = True
+    sure[0] = False
+    return sure[labels].astype(np.uint8) * 255
 
 
 def _real_components(areas: np.ndarray) -> list[int]:
