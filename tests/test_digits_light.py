@@ -79,3 +79,13 @@ def test_faint_ink_apart_from_the_strokes_is_not_ink():
     stages = digit_stages(_photo(coverage), multi=None)
     assert not stages.binary[:, 200:].any()
     assert stages.columns == 1 and stages.boxes[0][0] + stages.boxes[0][2] <= 165
+
+
+def test_the_centre_of_mass_lands_on_14_14_within_a_tenth_of_a_pixel():
+    coverage = np.zeros((300, 300), np.float32)
+    coverage[50:250, 120:151] = 1.0  # a bar 31 px wide: whole-pixel shifts leave it off by up to 0.5
+    coverage[50:80, 100:151] = 1.0
+    digit = digit_stages(_photo(coverage), multi=False).digits[0].astype(np.float64)
+    rows, cols = np.indices(digit.shape)
+    assert abs((rows * digit).sum() / digit.sum() - 14) < 0.1
+    assert abs((cols * digit).sum() / digit.sum() - 14) < 0.1

