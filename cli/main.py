@@ -52,6 +52,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "report",
         "Write a report on model NAME: learning curves, confusion matrix, mistakes and per-digit metrics.",
     ),
+    "serve": ("serve_cmd", "serve", "Serve a local web page: draw a digit, upload a photo, try convolution kernels."),
 }
 
 

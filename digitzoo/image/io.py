@@ -31,6 +31,9 @@ __all__ = [
     "WRITE_FORMATS",
     "LoadedImage",
     "check_write_format",
+    "decode_image",
+    "encode_png",
+    "fit_side",
     "load_image",
     "read_image",
     "write_image",
@@ -81,11 +84,31 @@ def load_image(path: str | os.PathLike, *, max_pixels: int | None = READ_PIXELS)
     at the reduced size).
     """
     path = Path(path)
-    data = _read_bytes(path)
-    header = read_header(data, what=str(path))
+    return _load(_read_bytes(path), what=str(path), max_pixels=max_pixels)
+
+
+def decode_image(data: bytes, *, name: str = "upload", max_pixels: int | None = READ_PIXELS) -> np.ndarray:
+    """An encoded image held in memory (an upload, a data URL's bytes), read as :func:`read_image`
+    reads a file: the same header checks and limits, upright, shrunk to ``max_pixels``.
+
+    ``name`` stands for the image in error messages, as a file's path does.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ImageError(f"{name}: image data must be bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if not data:
+        raise ImageError(f"{name}: is empty")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(f"{name}: the image is {len(data) / 1e6:.1f} MB (at most {MAX_FILE_BYTES / 1e6:.1f} MB)")
+    return _load(data, what=name, max_pixels=max_pixels).pixels
+
+
+def _load(data: bytes, *, what: str, max_pixels: int | None) -> LoadedImage:
+    """The one way encoded bytes become pixels: header checks, memory budget, decoding, EXIF, shrinking."""
+    header = read_header(data, what=what)
     if header.pixels > MAX_PIXELS:
         raise ImageError(
-            f"{path}: {header.width}×{header.height} pixels is too large "
+            f"{what}: {header.width}×{header.height} pixels is too large "
             f"(at most {MAX_PIXELS / 1e6:.0f} megapixels); shrink it first"
         )
     if max_pixels is not None and max_pixels < 1:
@@ -94,15 +117,15 @@ def load_image(path: str | os.PathLike, *, max_pixels: int | None = READ_PIXELS)
     need = len(data) + _decode_bytes(header, reduction)
     if need > MAX_DECODE_BYTES:
         raise ImageError(
-            f"{path}: {header.width}×{header.height} pixels would take {need / 1e9:.1f} GB to decode "
+            f"{what}: {header.width}×{header.height} pixels would take {need / 1e9:.1f} GB to decode "
             f"(at most {MAX_DECODE_BYTES / 1e9:.1f} GB); shrink it or save it as JPEG"
         )
-    pixels = _decode(data, header, reduction, what=str(path))
+    pixels = _decode(data, header, reduction, what=what)
     if header.format != "TIFF":  # OpenCV's TIFF decoder turns the image itself, even unchanged
         pixels = _upright(pixels, header.orientation)
     if max_pixels is not None:
         pixels = _fit(pixels, max_pixels)
-    return LoadedImage(check_image(pixels, what=str(path)), header)
+    return LoadedImage(check_image(pixels, what=what), header)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -201,6 +224,38 @@ def _quiet_opencv() -> Iterator[None]:
         yield
     finally:
         logging.setLogLevel(level)
+
+
+def fit_side(image: np.ndarray, max_side: int) -> np.ndarray:
+    """``image`` averaged down so that its longer side is at most ``max_side``, keeping its aspect
+    ratio; returned unchanged if it already fits."""
+    import cv2
+
+    if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1:
+        raise ImageError(f"max_side must be a whole number of at least 1, got {max_side!r}")
+    height, width = image.shape[:2]
+    if max(height, width) <= max_side:
+        return image
+    scale = max_side / max(height, width)
+    size = (max(1, min(max_side, round(width * scale))), max(1, min(max_side, round(height * scale))))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """``image`` (uint8 or uint16; gray, BGR or BGRA) as the bytes of a PNG file, nothing written."""
+    import cv2
+
+    image = check_image(image)
+    if image.dtype not in (np.uint8, np.uint16):
+        raise ImageError(f"only uint8 or uint16 images can be encoded, got {image.dtype}")
+    with _quiet_opencv():
+        try:
+            ok, encoded = cv2.imencode(".png", image)
+        except cv2.error:
+            ok = False
+    if not ok:
+        raise ImageError(f"OpenCV cannot encode this {image.shape} image as PNG")
+    return encoded.tobytes()
 
 
 def check_write_format(path: str | os.PathLike) -> str:

@@ -1,0 +1,49 @@
+"""``digitzoo serve``: the local web page to draw a digit, read a photo and try kernels."""
+
+from __future__ import annotations
+
+import click
+
+from .params import model_names
+
+__all__ = ["serve"]
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; other than loopback, other machines can reach the page.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on (0: any free port).")
+@click.option(
+    "--model",
+    "-m",
+    callback=model_names,
+    help="Zoo model to read digits with: your trained one if cached, else its shipped weights (never trained "
+    "here). Default: the most accurate shipped model.",
+)
+@click.option(
+    "--max-upload-mb",
+    type=click.FloatRange(0.001, 1024),
+    default=10,
+    show_default=True,
+    help="Refuse uploads (request bodies) larger than this.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No request log; only warnings and errors.")
+def serve(host: str, port: int, model: str | None, max_upload_mb: float, quiet: bool) -> None:
+    """Serve a local web page: draw a digit, upload a photo, try convolution kernels.
+
+    The page and its JSON API (/api/predict, /api/filter, /api/models, /api/kernels; schema at
+    /openapi.json) run on this machine only unless --host names another address. The model is
+    loaded once at start; Ctrl-C stops the server.
+
+    \b
+    Example:
+        digitzoo serve
+        digitzoo serve --port 8080 --model mlp
+    """
+    from digitzoo.web.server import is_loopback, serve as run
+
+    def ready(url: str, name: str) -> None:
+        click.echo(f"digitzoo serve: {url} (model {name}; Ctrl-C stops)")
+        if not is_loopback(host):
+            click.echo(f"warning: listening on {host}: the page is reachable from other machines", err=True)
+
+    run(host, port, model, max_upload_bytes=int(max_upload_mb * (1 << 20)), quiet=quiet, on_ready=ready)

@@ -1,0 +1,260 @@
+"""The FastAPI app: routes that turn a request into a call of :mod:`digitzoo.web.service` and its
+result into JSON. No image maths here.
+
+``/api/predict`` and ``/api/filter`` take either multipart/form-data (an uploaded ``file``) or
+JSON (``{"image": "data:image/png;base64,..."}``, what the canvas sends). FastAPI declares one
+body type per route, so these two read the body themselves and describe both forms in the OpenAPI
+schema. Work on images runs in the thread pool, off the event loop. Every error is a 4xx
+``{"error": "one line"}``; anything unexpected is a 500 ``{"error": "internal error"}`` without
+a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import DigitzooError, ModelError, UnknownModelError
+from . import service
+from .limits import DEFAULT_MAX_UPLOAD_BYTES, BodyLimit, BodyTooLarge
+from .service import Models, RequestError
+
+__all__ = ["STATIC", "create_app"]
+
+STATIC = Path(__file__).resolve().parent / "static"
+_log = logging.getLogger(__name__)
+
+_IMAGE_FIELDS = {
+    "image": {"type": "string", "description": "the image as a data URL: data:image/png;base64,..."},
+}
+_PREDICT_FIELDS = {
+    "reading": {"type": "string", "enum": list(service.READINGS), "default": "auto"},
+    "top": {"type": "integer", "minimum": 1, "maximum": 10, "default": 3},
+    "model": {"type": "string", "description": "a zoo model's name (default: the server's model)"},
+}
+_FILTER_FIELDS = {
+    "kernel": {"description": "a name from /api/kernels, a matrix as text (1,0,-1;1,0,-1;1,0,-1) or a list of rows"},
+    "mode": {"type": "string", "enum": ["correlate", "convolve"], "default": "correlate"},
+    "border": {"type": "string", "default": "reflect101"},
+    "display": {"type": "string", "enum": ["abs", "signed", "clip"]},
+    "color": {"type": "boolean", "default": False},
+}
+
+
+def _body(fields: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """An OpenAPI requestBody that takes a multipart upload or JSON with a data URL."""
+    file = {"file": {"type": "string", "format": "binary", "description": "an image file (PNG, JPEG, WebP, BMP, GIF, TIFF)"}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {"type": "object", "properties": file | fields, "required": required}
+                },
+                "application/json": {
+                    "schema": {"type": "object", "properties": _IMAGE_FIELDS | fields, "required": [
+                        "image" if r == "file" else r for r in required
+                    ]}
+                },
+            },
+        }
+    }
+
+
+def create_app(model: str | None = None, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> FastAPI:
+    """The web app, with ``model`` (None: the most accurate shipped one) loaded now.
+
+    Request bodies over ``max_upload_bytes`` are refused with 413 before they are read whole.
+    Unknown model names raise ``UnknownModelError``; a model without weights, ``RequestError``.
+    """
+    models = Models(model)
+    app = FastAPI(
+        title="digitzoo",
+        version=_version(),
+        description="Read handwritten digits and try convolution kernels, over the digitzoo library.",
+        docs_url=None,  # Swagger UI and ReDoc load scripts from a CDN; the page must work offline
+        redoc_url=None,
+    )
+    app.state.models = models
+    app.add_middleware(BodyLimit, max_bytes=max_upload_bytes)
+    _add_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        page = STATIC / "index.html"
+        if not page.is_file():
+            raise RequestError(404, "the page is not installed (digitzoo/web/static/index.html)")
+        return FileResponse(page)
+
+    @app.get("/api/models", summary="The model zoo, with shipped test accuracy")
+    def get_models() -> dict[str, Any]:
+        return service.model_list(models)
+
+    @app.get("/api/kernels", summary="The named convolution kernels")
+    def get_kernels() -> dict[str, Any]:
+        return service.kernel_list()
+
+    @app.post(
+        "/api/predict",
+        summary="Read the digit, or the row of digits, in an image",
+        openapi_extra=_body(_PREDICT_FIELDS, ["file"]),
+    )
+    async def predict(request: Request) -> dict[str, Any]:
+        fields = await _read_request(request, ("reading", "top", "model"))
+        if fields.get("image") is None:
+            raise RequestError(422, "no image: send a file (multipart field 'file') or JSON {\"image\": data URL}")
+        return await run_in_threadpool(
+            service.predict_image,
+            models,
+            fields["image"],
+            reading=fields.get("reading", "auto"),
+            top=fields.get("top", 3),
+            model=fields.get("model"),
+            name=fields.get("name", "upload"),
+        )
+
+    @app.post(
+        "/api/filter",
+        summary="Filter an image (default: the cup) with a convolution kernel",
+        openapi_extra=_body(_FILTER_FIELDS, ["kernel"]),
+    )
+    async def filter_(request: Request) -> dict[str, Any]:
+        fields = await _read_request(request, ("kernel", "mode", "border", "display", "color"))
+        if "kernel" not in fields:
+            raise RequestError(422, "no kernel: give a name from /api/kernels or a matrix such as 1,0,-1;1,0,-1;1,0,-1")
+        color = fields.get("color", False)
+        if isinstance(color, str):
+            color = {"true": True, "false": False, "1": True, "0": False, "on": True}.get(color.lower(), color)
+        return await run_in_threadpool(
+            service.filter_picture,
+            fields.get("image"),
+            fields["kernel"],
+            mode=fields.get("mode", "correlate"),
+            border=fields.get("border", "reflect101"),
+            display=fields.get("display") or None,
+            color=color,
+            name=fields.get("name", "upload"),
+        )
+
+    return app
+
+
+async def _read_request(request: Request, names: tuple[str, ...]) -> dict[str, Any]:
+    """The request's image (bytes, or None if none was sent) and the fields ``names``, from
+    multipart/form-data or JSON; unknown fields are ignored."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        return _json_fields(await request.body(), names)
+    if kind == "multipart/form-data":
+        return await _form_fields(request, names)
+    shown = kind or "no Content-Type"
+    raise RequestError(415, f"send multipart/form-data (an image in field 'file') or application/json, not {shown}")
+
+
+def _json_fields(body: bytes, names: tuple[str, ...]) -> dict[str, Any]:
+    if not body:
+        raise RequestError(400, "the request body is empty; send JSON such as {\"image\": \"data:image/png;base64,...\"}")
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise RequestError(400, f"malformed JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise RequestError(400, f"the JSON body must be an object, got {type(data).__name__}")
+    fields = {name: data[name] for name in names if name in data and data[name] is not None}
+    if data.get("image") is not None:
+        fields["image"] = service.decode_data_url(data["image"])
+    return fields
+
+
+async def _form_fields(request: Request, names: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        form = await request.form(max_files=1, max_fields=len(names) + 2)
+    except StarletteHTTPException as exc:  # too many files or fields, a malformed body
+        raise RequestError(400, f"malformed multipart body: {exc.detail}") from None
+    try:
+        fields: dict[str, Any] = {}
+        for name in names:
+            value = form.get(name)
+            if isinstance(value, UploadFile):
+                raise RequestError(422, f"{name} must be a form field, not a file")
+            if value not in (None, ""):
+                fields[name] = value
+        file = form.get("file")
+        if isinstance(file, str):
+            raise RequestError(422, "file must be an uploaded file, not a text field")
+        if file is not None:
+            fields["image"] = await file.read()
+            fields["name"] = _upload_name(file.filename)
+        return fields
+    finally:
+        await form.close()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("digitzoo")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _upload_name(filename: str | None) -> str:
+    name = Path(filename or "").name.strip()
+    return name[:80] if name else "upload"
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _status(exc: DigitzooError) -> int:
+    if isinstance(exc, RequestError):
+        return exc.status
+    if isinstance(exc, UnknownModelError):
+        return 404
+    if isinstance(exc, ModelError):
+        return 500  # the installed weights are damaged: the server's fault, said in one line
+    return 422  # ImageError, KernelError (bad matrix, unknown kernel), bad options
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DigitzooError)
+    async def digitzoo_error(request: Request, exc: DigitzooError) -> JSONResponse:
+        return _error(_status(exc), str(exc))
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return _error(413, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such page: {request.url.path}"
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"
+            for error in exc.errors()
+        ]
+        return _error(422, "; ".join(problems) or "invalid request")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        _log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _error(500, "internal error")
+
