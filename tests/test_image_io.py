@@ -264,3 +264,64 @@ def test_16_bit_images_are_scaled_to_8_bits_where_the_format_has_no_16(tmp_path)
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "ramp.bmp"), cv2.IMREAD_UNCHANGED), [[0, 100, 255, 0]])
     write_image(tmp_path / "ramp.png", image)
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "ramp.png"), cv2.IMREAD_UNCHANGED), image)
+
+
+# Images in memory --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("orientation", [1, 6, 8])
+@pytest.mark.parametrize("kind", list(MAKERS))
+def test_decode_image_reads_bytes_as_read_image_reads_the_file(tmp_path, kind, orientation):
+    data = MAKERS[kind](STORED[orientation](_seven()), orientation)
+    path = tmp_path / f"seven.{kind}"
+    path.write_bytes(data)
+    decoded = io.decode_image(data)
+    np.testing.assert_array_equal(decoded, read_image(path))
+    np.testing.assert_array_equal(io.decode_image(data, max_pixels=500), read_image(path, max_pixels=500))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "canvas: is empty"),
+        (b"hello", "canvas: not an image digitzoo can read"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "canvas: the JPEG file is damaged or cut short"),
+        ("text", "canvas: image data must be bytes, got str"),
+    ],
+)
+def test_decode_image_refuses_what_read_image_refuses_naming_the_image(data, message):
+    with pytest.raises(ImageError) as info:
+        io.decode_image(data, name="canvas")
+    assert str(info.value).startswith(message)
+
+
+def test_decode_image_checks_the_header_before_decoding(monkeypatch, no_decoding):
+    with pytest.raises(ImageError, match=r"^upload: 20000×20000 pixels is too large"):
+        io.decode_image(_png_header(20000, 20000))
+    monkeypatch.setattr(io, "MAX_FILE_BYTES", 10)
+    with pytest.raises(ImageError, match=r"^upload: the image is 0.0 MB \(at most 0.0 MB\)"):
+        io.decode_image(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+
+
+@pytest.mark.parametrize("image", [np.arange(60, dtype=np.uint8).reshape(6, 10),
+                                   np.full((5, 4, 3), 7, np.uint8),
+                                   np.full((5, 4, 4), 65535, np.uint16)])  # fmt: skip
+def test_encode_png_round_trips(image):
+    data = io.encode_png(image)
+    assert data.startswith(b"\x89PNG")
+    np.testing.assert_array_equal(io.decode_image(data), image)
+
+
+def test_encode_png_refuses_floats():
+    with pytest.raises(ImageError, match="only uint8 or uint16 images can be encoded, got float32"):
+        io.encode_png(np.zeros((3, 3), np.float32))
+
+
+def test_fit_side_shrinks_the_longer_side_keeping_the_aspect_ratio():
+    image = np.zeros((1500, 3000, 3), np.uint8)
+    assert io.fit_side(image, 1024).shape == (512, 1024, 3)
+    assert io.fit_side(image.transpose(1, 0, 2), 1024).shape == (1024, 512, 3)
+    small = np.zeros((10, 20), np.uint8)
+    assert io.fit_side(small, 1024) is small
+    with pytest.raises(ImageError, match="max_side must be a whole number of at least 1, got 0"):
+        io.fit_side(small, 0)

@@ -1,5 +1,8 @@
 """Reading and writing image files with OpenCV, within a memory budget and upright.
 
+Files (:func:`read_image`, :func:`load_image`) and encoded bytes in memory (:func:`decode_image`,
+an upload) go through one reader, with the same checks and limits.
+
 Reading checks the header first (:mod:`digitzoo.image.header`): a small file can hold a huge
 image, so the pixel count and the memory OpenCV would need are known before anything is decoded.
 Images larger than the caller needs are shrunk while they are read: JPEGs are decoded directly

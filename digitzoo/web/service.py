@@ -136,6 +136,8 @@ def predict_image(
 ) -> dict[str, Any]:
     """The digits in an encoded image, read exactly as ``digitzoo predict`` reads a file.
 
+    ``row`` says whether it was read as a row; ``columns`` how many digits side by side the ink
+    looks like (more than one with ``row`` false: reading it as a row may be what was meant).
     Per digit: the top ``top`` guesses, all ten probabilities (digits 0–9) and the 28×28 image
     the model saw, as a PNG data URL.
     """
@@ -146,7 +148,8 @@ def predict_image(
     if reading not in READINGS:
         raise RequestError(422, f"reading must be one of {', '.join(READINGS)}; got {reading!r}")
     model_name, classifier = models.get(model)  # unknown or untrained models fail before any image work
-    stages = read_digits(decode_image(_non_empty(data, name), name=name), multi=READINGS[reading])
+    multi = READINGS[reading]
+    stages = read_digits(decode_image(_non_empty(data, name), name=name), multi=multi)
     (prediction,) = predict_stages(classifier, [stages], top=10)  # all ten: the page draws them
     guesses = []
     for guess, digit in zip(prediction.guesses, stages.digits):
@@ -164,7 +167,8 @@ def predict_image(
         "model": model_name,
         "digits": prediction.digits,
         "confidence": prediction.confidence,
-        "row": bool(stages.row),
+        "row": bool(stages.row if multi is None else multi),  # read as a row of digits
+        "columns": stages.columns,  # how many digits the ink looks like, even when read as one
         "guesses": guesses,
     }
 

@@ -1,0 +1,460 @@
+"""The JSON API of ``digitzoo serve`` through FastAPI's test client, with the shipped weights.
+
+Answers are known: the files the README reads, the labelled photos of ``tests/data/photos``,
+digits drawn as the canvas draws them; and every answer equals what the library itself gives for
+the same file, since the API must be the library and not a second implementation of it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from digitzoo.image.filters import filter_image, show_image
+from digitzoo.image.header import FORMATS
+from digitzoo.image.io import decode_image, fit_side, read_image
+from digitzoo.image.kernels import DESCRIPTIONS, KERNELS, SOBEL_X, VERTICAL
+from digitzoo.predict import load_model, predict_digits, read_digits
+from digitzoo.weights import shipped
+from digitzoo.web import create_app
+from digitzoo.web.service import CUP, FILTER_SIDE
+
+ROOT = Path(__file__).resolve().parents[1]
+SEVEN = ROOT / "assets" / "digits" / "seven.jpg"
+ROW = ROOT / "assets" / "digits" / "row.jpg"
+PHOTOS = sorted((ROOT / "tests" / "data" / "photos").iterdir())
+
+
+@pytest.fixture(scope="module")
+def app():
+    return create_app()
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def _png(image: np.ndarray) -> bytes:
+    ok, encoded = cv2.imencode(".png", image)
+    assert ok
+    return encoded.tobytes()
+
+
+def _data_url(image: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(_png(image)).decode()
+
+
+def _pixels(url: str) -> np.ndarray:
+    """The image of a PNG data URL the API sent, exactly as encoded."""
+    head, data = url.split(",", 1)
+    assert head == "data:image/png;base64"
+    return cv2.imdecode(np.frombuffer(base64.b64decode(data), np.uint8), cv2.IMREAD_UNCHANGED)
+
+
+def _canvas(strokes: list[list[tuple[int, int]]], size: int = 280) -> np.ndarray:
+    """Strokes as the page's canvas draws them: a round black pen on a transparent BGRA square."""
+    canvas = np.zeros((size, size, 4), np.uint8)
+    for stroke in strokes:
+        points = np.array(stroke, np.int32).reshape(-1, 1, 2)
+        cv2.polylines(canvas, [points], False, (0, 0, 0, 255), thickness=size // 14, lineType=cv2.LINE_AA)
+    return canvas
+
+
+def _post_file(client, path: Path, **fields):
+    with open(path, "rb") as f:
+        return client.post("/api/predict", files={"file": (path.name, f.read())}, data=fields)
+
+
+def _error(response, status: int) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert list(body) == ["error"] and "\n" not in body["error"] and "Traceback" not in body["error"]
+    return body["error"]
+
+
+# The happy paths ---------------------------------------------------------------------------------
+
+
+def test_models_lists_the_zoo_with_shipped_accuracy(client):
+    from digitzoo.registry import list_models
+
+    body = client.get("/api/models").json()
+    assert body["default"] == "cnn-best"
+    assert [m["name"] for m in body["models"]] == list_models()
+    by_name = {m["name"]: m for m in body["models"]}
+    for name, info in shipped().items():
+        assert by_name[name]["pretrained"] is True
+        assert by_name[name]["test_accuracy"] == info.test_accuracy
+    assert by_name["lenet5"] == {**by_name["lenet5"], "pretrained": False, "test_accuracy": None, "loaded": False}
+    assert by_name["cnn-best"]["loaded"] is True
+    assert set(by_name["mlp"]) == {"name", "description", "params", "pretrained", "test_accuracy", "loaded"}
+
+
+def test_kernels_are_the_named_kernels():
+    client = TestClient(create_app())
+    body = client.get("/api/kernels").json()
+    assert [k["name"] for k in body["kernels"]] == list(KERNELS)
+    vertical = body["kernels"][0]
+    assert vertical == {"name": "vertical", "description": DESCRIPTIONS["vertical"], "matrix": VERTICAL.tolist()}
+
+
+def test_predict_an_upload_reads_the_seven_as_the_library_does(client):
+    response = _post_file(client, SEVEN)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model"] == "cnn-best" and body["digits"] == "7" and body["row"] is False
+    (guess,) = body["guesses"]
+    assert guess["digit"] == 7 and guess["confidence"] == body["confidence"]
+    assert [t["digit"] for t in guess["top"]][0] == 7 and len(guess["top"]) == 3
+    assert len(guess["probabilities"]) == 10 and sum(guess["probabilities"]) == pytest.approx(1, abs=1e-4)
+    assert guess["probabilities"][7] == guess["confidence"]
+    seen = _pixels(guess["input"])
+    assert seen.shape == (28, 28) and seen.dtype == np.uint8
+    np.testing.assert_array_equal(seen, read_digits(SEVEN).digits[0])
+    (library,) = predict_digits([SEVEN], model=load_model())
+    assert library.digits == body["digits"]
+    assert [(d, pytest.approx(p, abs=1e-6)) for d, p in library.guesses[0].top] == [
+        (t["digit"], t["p"]) for t in guess["top"]
+    ]
+
+
+def test_predict_reads_the_row_and_obeys_reading_and_top(client):
+    body = _post_file(client, ROW).json()
+    assert body["digits"] == "21049" and body["row"] is True and len(body["guesses"]) == 5
+    expected = read_digits(ROW).digits
+    for guess, digit in zip(body["guesses"], expected):
+        np.testing.assert_array_equal(_pixels(guess["input"]), digit)
+    single = _post_file(client, ROW, reading="single", top="5").json()
+    assert len(single["digits"]) == 1 and single["row"] is False and len(single["guesses"][0]["top"]) == 5
+    assert _post_file(client, SEVEN, reading="multi").json()["row"] is True
+
+
+@pytest.mark.parametrize("path", PHOTOS, ids=[p.name for p in PHOTOS])
+def test_labelled_photos_are_read_as_digitzoo_predict_reads_them(client, path):
+    body = _post_file(client, path).json()
+    (library,) = predict_digits([path], model=load_model())
+    assert body["digits"] == library.digits
+    assert body["confidence"] == pytest.approx(library.confidence, abs=1e-6)
+
+
+def test_most_labelled_photos_are_read_right(client):
+    right = [_post_file(client, p).json()["digits"] == p.stem.rsplit("-", 1)[1] for p in PHOTOS]
+    assert sum(right) >= 0.8 * len(right), f"{sum(right)} of {len(right)} read right"
+
+
+@pytest.mark.parametrize(
+    ("strokes", "digit"),
+    [
+        ([[(140, 50), (140, 230)]], "1"),
+        ([[(80, 60), (200, 60), (120, 230)]], "7"),
+        ([[(90, 70), (90, 150), (200, 150)], [(170, 60), (170, 230)]], "4"),
+    ],
+)
+def test_predict_a_canvas_drawing_sent_as_a_data_url(client, strokes, digit):
+    canvas = _canvas(strokes)
+    response = client.post("/api/predict", json={"image": _data_url(canvas)})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["digits"] == digit
+    np.testing.assert_array_equal(_pixels(body["guesses"][0]["input"]), read_digits(canvas).digits[0])
+
+
+def test_predict_with_another_shipped_model_loads_it_once(client):
+    body = client.post("/api/predict", json={"image": _data_url(_canvas([[(140, 50), (140, 230)]])), "model": "mlp"})
+    assert body.status_code == 200, body.text
+    assert body.json()["model"] == "mlp" and body.json()["digits"] == "1"
+    loaded = {m["name"]: m["loaded"] for m in client.get("/api/models").json()["models"]}
+    assert loaded["mlp"] and loaded["cnn-best"] and not loaded["cnn"]
+
+
+def test_filter_the_cup_with_vertical_as_digitzoo_filter_does(client):
+    response = client.post("/api/filter", json={"kernel": "vertical"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    cup = read_image(CUP)
+    assert body["kernel"] == {"name": "vertical", "matrix": VERTICAL.tolist()}
+    assert (body["width"], body["height"], body["scaled"]) == (cup.shape[1], cup.shape[0], False)
+    np.testing.assert_array_equal(_pixels(body["filtered"]), filter_image(cup, VERTICAL).picture)
+    np.testing.assert_array_equal(_pixels(body["original"]), show_image(cup, color=True))
+    assert body["display"] == "abs" and body["mode"] == "correlate" and body["border"] == "reflect101"
+
+
+@pytest.mark.parametrize(
+    "kernel", ["1,0,-1;1,0,-1;1,0,-1", "1 0 -1\n1 0 -1\n1 0 -1", [[1, 0, -1], [1, 0, -1], [1, 0, -1]]]
+)
+def test_a_typed_matrix_filters_as_its_named_kernel(client, kernel):
+    named = client.post("/api/filter", json={"kernel": "vertical"}).json()
+    typed = client.post("/api/filter", json={"kernel": kernel}).json()
+    assert typed["kernel"] == {"name": None, "matrix": VERTICAL.tolist()}
+    assert typed["filtered"] == named["filtered"]
+
+
+def test_filter_an_upload_with_options_shrinks_large_pictures(client):
+    big = np.tile(np.linspace(0, 255, 3000, dtype=np.float32), (1500, 1)).astype(np.uint8)
+    big[500:1000, 1000:2000] = 255 - big[500:1000, 1000:2000]
+    files = {"file": ("big.png", _png(big))}
+    fields = {"kernel": "sobel-x", "mode": "convolve", "display": "signed", "border": "replicate"}
+    body = client.post("/api/filter", files=files, data=fields).json()
+    assert (body["width"], body["height"], body["scaled"]) == (FILTER_SIDE, 512, True)
+    shown = fit_side(decode_image(_png(big)), FILTER_SIDE)
+    expected = filter_image(shown, SOBEL_X, mode="convolve", display="signed", border="replicate").picture
+    np.testing.assert_array_equal(_pixels(body["filtered"]), expected)
+    assert body["kernel"]["name"] == "sobel-x" and body["display"] == "signed"
+
+
+def test_filter_takes_a_data_url_too(client):
+    image = np.zeros((40, 60), np.uint8)
+    image[:, :30] = 200
+    body = client.post("/api/filter", json={"image": _data_url(image), "kernel": "vertical"}).json()
+    np.testing.assert_array_equal(_pixels(body["filtered"]), filter_image(image, VERTICAL).picture)
+
+
+def test_static_files_the_page_and_the_schema_are_served_without_docs_pages(client):
+    cup = client.get("/static/cup.jpg")
+    assert cup.status_code == 200 and cup.content == CUP.read_bytes()
+    page = client.get("/")
+    if (CUP.parent / "index.html").is_file():
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    schema = client.get("/openapi.json").json()
+    assert {"/api/predict", "/api/filter", "/api/models", "/api/kernels"} <= set(schema["paths"])
+    body = schema["paths"]["/api/predict"]["post"]["requestBody"]["content"]
+    assert set(body) == {"multipart/form-data", "application/json"}
+    assert _error(client.get("/docs"), 404) == "no such page: /docs"
+    assert client.get("/redoc").status_code == 404
+
+
+# Bad requests ------------------------------------------------------------------------------------
+
+
+def test_not_an_image_is_refused_with_the_librarys_message(client):
+    response = client.post("/api/predict", files={"file": ("notes.txt", b"just some text")})
+    assert _error(response, 422) == f"notes.txt: not an image digitzoo can read (it reads {', '.join(FORMATS)} files)"
+    damaged = SEVEN.read_bytes()[:200]
+    message = _error(client.post("/api/predict", files={"file": ("seven.jpg", damaged)}), 422)
+    with pytest.raises(Exception) as raised:
+        decode_image(damaged, name="seven.jpg")
+    assert message == str(raised.value)
+
+
+def test_empty_and_missing_images_are_refused(client):
+    assert _error(client.post("/api/predict", files={"file": ("a.png", b"")}), 400) == "a.png: the image is empty"
+    assert _error(client.post("/api/predict", data={"top": "3"}, files={"x": ("a", b"1")}), 422).startswith(
+        "no image: send a file"
+    )
+    assert _error(client.post("/api/predict", json={}), 422).startswith("no image")
+    empty = client.post("/api/predict", content=b"", headers={"content-type": "application/json"})
+    assert _error(empty, 400).startswith("the request body is empty")
+    assert _error(client.post("/api/filter", files={"file": ("a.png", b"")}, data={"kernel": "vertical"}), 400)
+
+
+def test_an_image_without_ink_is_the_librarys_error(client):
+    blank = np.full((100, 100), 255, np.uint8)
+    message = _error(client.post("/api/predict", json={"image": _data_url(blank)}), 422)
+    with pytest.raises(Exception) as raised:
+        read_digits(blank)
+    assert message == str(raised.value)
+
+
+def test_wrong_content_types_are_415(client):
+    response = client.post("/api/predict", content=b"abc", headers={"content-type": "text/plain"})
+    assert _error(response, 415) == (
+        "send multipart/form-data (an image in field 'file') or application/json, not text/plain"
+    )
+    url = "data:text/plain;base64," + base64.b64encode(b"hello").decode()
+    assert _error(client.post("/api/predict", json={"image": url}), 415) == (
+        "image is a data URL of text/plain, not of an image"
+    )
+
+
+def test_too_large_by_content_length_is_refused_before_reading():
+    client = TestClient(create_app(max_upload_bytes=1000))
+    response = client.post("/api/predict", files={"file": ("seven.jpg", SEVEN.read_bytes())})
+    assert _error(response, 413) == "the request body is larger than the server's limit of 1000 bytes"
+
+
+def test_too_large_without_content_length_is_counted_as_it_streams():
+    client = TestClient(create_app(max_upload_bytes=1000))
+    sent = []
+
+    def chunks():
+        for _ in range(100):
+            sent.append(1)
+            yield b"x" * 100
+
+    response = client.post("/api/predict", content=chunks(), headers={"content-type": "application/json"})
+    assert response.request.headers.get("transfer-encoding") == "chunked"
+    assert "content-length" not in response.request.headers
+    assert _error(response, 413) == "the request body is larger than the server's limit of 1000 bytes"
+
+
+def test_the_limit_reads_no_body_when_content_length_is_over_it():
+    import asyncio
+
+    from digitzoo.web.limits import BodyLimit
+
+    calls = []
+
+    async def app(scope, receive, send):
+        calls.append("app")
+
+    async def receive():
+        calls.append("receive")
+        return {"type": "http.request", "body": b"x" * 10, "more_body": False}
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "headers": [(b"content-length", b"5000000")]}
+    asyncio.run(BodyLimit(app, max_bytes=1 << 20)(scope, receive, send))
+    assert calls == [] and sent[0]["status"] == 413
+    assert json.loads(sent[1]["body"]) == {"error": "the request body is larger than the server's limit of 1 MB"}
+
+
+@pytest.mark.parametrize(
+    ("kernel", "message"),
+    [
+        ("verticle", "unknown kernel 'verticle'; did you mean vertical?"),
+        ("/etc/passwd", "unknown kernel '/etc/passwd'; the named kernels are " + ", ".join(KERNELS)),
+        ("1,0;0,1", "kernel must have odd height and width, got 2×2"),
+        ("1,0,x;1,0,-1;1,0,-1", "kernel row 1: 'x' is not a number"),
+        ("1,0,-1;1,0", "kernel row 2 has 2 values, row 1 has 3"),
+        ([[1, 0], [1]], None),
+        ([["a"]], "kernel must hold real numbers, got dtype <U1"),
+        ({"a": 1}, "kernel must be a name, a matrix as text or a list of rows, got {'a': 1}"),
+        ("", "kernel is empty: give a name from /api/kernels or a matrix such as 1,0,-1;1,0,-1;1,0,-1"),
+    ],
+)
+def test_bad_kernels_are_422(client, kernel, message):
+    got = _error(client.post("/api/filter", json={"kernel": kernel}), 422)
+    assert message is None or got == message
+
+
+def test_missing_kernel_and_bad_options_are_422(client):
+    assert _error(client.post("/api/filter", json={}), 422).startswith("no kernel")
+    assert _error(client.post("/api/filter", json={"kernel": "vertical", "mode": "flip"}), 422) == (
+        "mode must be one of correlate, convolve; got 'flip'"
+    )
+    assert _error(client.post("/api/filter", json={"kernel": "vertical", "border": 3}), 422) == (
+        "border must be text, got 3"
+    )
+    assert _error(client.post("/api/filter", json={"kernel": "vertical", "color": "yes"}), 422) == (
+        "color must be true or false, got 'yes'"
+    )
+
+
+def test_unknown_model_is_404_and_one_without_weights_409(client):
+    seven = {"image": _data_url(read_image(SEVEN))}
+    assert _error(client.post("/api/predict", json=seven | {"model": "cnn-bestt"}), 404).startswith(
+        "unknown model 'cnn-bestt'; did you mean cnn-best"
+    )
+    assert _error(client.post("/api/predict", json=seven | {"model": "lenet5"}), 409) == (
+        "model 'lenet5' has no trained weights here; run `digitzoo train lenet5` first"
+    )
+    assert _error(client.post("/api/predict", json=seven | {"model": 5}), 422) == "model must be a model's name, got 5"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        (b"{", 400, "malformed JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+        (b"\xff\xfe", 400, None),
+        (b"[1, 2]", 400, "the JSON body must be an object, got list"),
+        (b'{"image": "hello"}', 400, "image is not a base64 data URL such as data:image/png;base64,..."),
+        (b'{"image": 5}', 400, "image must be a data URL such as data:image/png;base64,..., got int"),
+        (b'{"image": "data:image/png;base64,@@@"}', 400, "image data URL: the base64 data is damaged"),
+        (b'{"image": "data:image/png;base64,"}', 400, "upload: the image is empty"),
+    ],
+)
+def test_malformed_json_and_bad_data_urls_are_400(client, body, status, message):
+    response = client.post("/api/predict", content=body, headers={"content-type": "application/json"})
+    got = _error(response, status)
+    assert message is None or got == message
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"top": 0}, "top must be a whole number from 1 to 10, got 0"),
+        ({"top": 11}, "top must be a whole number from 1 to 10, got 11"),
+        ({"top": True}, "top must be a whole number from 1 to 10, got True"),
+        ({"top": "abc"}, "top must be a whole number from 1 to 10, got 'abc'"),
+        ({"top": 2.5}, "top must be a whole number from 1 to 10, got 2.5"),
+        ({"reading": "rows"}, "reading must be one of auto, single, multi; got 'rows'"),
+    ],
+)
+def test_bad_top_and_reading_are_422(client, fields, message):
+    assert _error(client.post("/api/predict", json={"image": _data_url(read_image(SEVEN))} | fields), 422) == message
+    form = {k: str(v) for k, v in fields.items()}
+    got = _error(_post_file(client, SEVEN, **form), 422)
+    assert got.split(", got")[0] == message.split(", got")[0] or got == message
+
+
+def test_unknown_paths_and_methods_are_json(client):
+    assert _error(client.get("/api/nothing"), 404) == "no such page: /api/nothing"
+    assert _error(client.get("/api/predict"), 405) == "Method Not Allowed"
+
+
+def test_an_unexpected_failure_is_500_without_details(app, monkeypatch):
+    from digitzoo.web import service
+
+    def broken():
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(service, "kernel_list", broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/kernels")
+    assert response.status_code == 500 and response.json() == {"error": "internal error"}
+    assert "secret" not in response.text
+
+
+# Nothing a client sends is a 500 ------------------------------------------------------------------
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "image": st.one_of(_json_values, st.binary(max_size=64).map(lambda b: "data:image/png;base64," + base64.b64encode(b).decode())),
+        "kernel": _json_values,
+        "top": _json_values,
+        "reading": _json_values,
+        "model": _json_values,
+        "mode": _json_values,
+        "border": _json_values,
+        "display": _json_values,
+        "color": _json_values,
+    },
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=_fields, endpoint=st.sampled_from(["/api/predict", "/api/filter"]))
+def test_no_json_body_is_a_server_error(client, fields, endpoint):
+    response = client.post(endpoint, json=fields)
+    assert response.status_code < 500, (fields, response.text)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.binary(max_size=256),
+    content_type=st.sampled_from(["application/json", "multipart/form-data", "multipart/form-data; boundary=x", "image/png", ""]),
+    endpoint=st.sampled_from(["/api/predict", "/api/filter"]),
+)
+def test_no_raw_body_is_a_server_error(client, data, content_type, endpoint):
+    response = client.post(endpoint, content=data, headers={"content-type": content_type})
+    assert response.status_code < 500, (data, content_type, response.text)

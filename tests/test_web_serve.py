@@ -1,0 +1,134 @@
+"""``digitzoo serve`` as a user runs it: a real process on a loopback port, stopped with Ctrl-C.
+
+Every wait has a timeout and the process is killed whatever happens, so a test cannot hang.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from click.testing import CliRunner
+
+from digitzoo.web.server import is_loopback, url_of
+from digitzoo_cli.main import cli
+
+START_TIMEOUT = 120  # seconds: loading the model on a loaded CI machine
+_LINE = "digitzoo serve: http://127.0.0.1:{port} (model cnn-best; Ctrl-C stops)"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _port_is_free(port: int) -> bool:
+    """Nobody listens on ``port`` and a server could bind it again at once.
+
+    SO_REUSEADDR as every server sets it: the closed connections of the test stay in TIME_WAIT
+    on that port for a minute, which only a plain bind minds.
+    """
+    with socket.socket() as client:
+        if client.connect_ex(("127.0.0.1", port)) == 0:
+            return False
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen(1)
+        except OSError:
+            return False
+        return True
+
+
+def _start(*args: str) -> subprocess.Popen:
+    command = [sys.executable, "-c", "from digitzoo_cli.main import cli; cli()", "serve", *args]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _first_line(process: subprocess.Popen, timeout: float) -> str:
+    """The first line the server prints, or the failure with its stderr."""
+    import selectors
+
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    if not selector.select(timeout):
+        process.kill()
+        pytest.fail(f"digitzoo serve printed nothing in {timeout} s: {process.communicate()[1]}")
+    return process.stdout.readline().rstrip("\n")
+
+
+def test_serve_starts_answers_and_stops_on_ctrl_c():
+    port = _free_port()
+    process = _start("--port", str(port), "--quiet")
+    try:
+        line = _first_line(process, START_TIMEOUT)
+        assert line == _LINE.format(port=port), process.stderr.read() if process.poll() is not None else line
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/models", timeout=30) as response:
+            body = json.load(response)
+        assert body["default"] == "cnn-best" and any(m["name"] == "cnn-best" for m in body["models"])
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 128 + signal.SIGINT, err
+    assert err.strip().splitlines()[-1] == "Interrupted"
+    assert "Traceback" not in err
+    assert _port_is_free(port)
+
+
+def test_a_port_in_use_is_one_error_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        process = _start("--port", str(port))
+        try:
+            out, err = process.communicate(timeout=START_TIMEOUT)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == 1
+    assert out == ""
+    assert err == f"Error: cannot listen on http://127.0.0.1:{port}: the port is already in use\n"
+
+
+def test_unknown_models_fail_before_anything_starts(monkeypatch):
+    from digitzoo.web import server
+
+    monkeypatch.setattr(server, "_bind", lambda *a: pytest.fail("bound a port for an unknown model"))
+    result = CliRunner().invoke(cli, ["serve", "--model", "cnn-bestt"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: unknown model 'cnn-bestt'; did you mean cnn-best")
+    result = CliRunner().invoke(cli, ["serve", "--model", "lenet5"])
+    assert result.exit_code == 1
+    assert result.output == "Error: model 'lenet5' has no trained weights here; run `digitzoo train lenet5` first\n"
+
+
+def test_another_host_is_warned_about(monkeypatch):
+    from digitzoo.web import server
+
+    def run(self, sockets=None):
+        raise KeyboardInterrupt  # as uvicorn raises the captured Ctrl-C again when it has stopped
+
+    monkeypatch.setattr("uvicorn.Server.run", run)
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "0"])
+    assert result.exit_code == 130, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("digitzoo serve: http://0.0.0.0:") and lines[0].endswith("(model cnn-best; Ctrl-C stops)")
+    assert lines[1] == "warning: listening on 0.0.0.0: the page is reachable from other machines"
+    assert server.is_loopback("127.0.0.1") and server.is_loopback("localhost") and server.is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2") and not is_loopback("example.org")
+    assert url_of("::1", 80) == "http://[::1]:80"
