@@ -176,6 +176,7 @@ function showNothing(hint) {
   $("digits").textContent = "";
   $("confidence").textContent = "";
   $("panels").replaceChildren();
+  $("explain").hidden = true;
   $("hint").textContent = hint;
   $("hint").hidden = false;
   setResultState("idle");
@@ -220,6 +221,7 @@ async function predict(body, what) {
     $("digits").textContent = "";
     $("confidence").textContent = "";
     $("panels").replaceChildren();
+    $("explain").hidden = true;
     $("hint").textContent = "No answer: see the message above.";
     $("hint").hidden = false;
     setStatus(err.message, true);
@@ -237,6 +239,7 @@ function showAnswer(answer) {
   $("confidence").textContent = `${percent(answer.confidence)} ${sure}`;
   $("hint").hidden = true;
   $("panels").replaceChildren(...answer.guesses.map(panel));
+  $("explain").hidden = false;
 }
 
 // One digit: the 28×28 picture the model saw, and its ten probabilities.
