@@ -145,7 +145,7 @@ def predict_image(
     from ..predict import predict_stages, read_digits
 
     top = _top(top)
-    if reading not in READINGS:
+    if not isinstance(reading, str) or reading not in READINGS:
         raise RequestError(422, f"reading must be one of {', '.join(READINGS)}; got {reading!r}")
     model_name, classifier = models.get(model)  # unknown or untrained models fail before any image work
     multi = READINGS[reading]
