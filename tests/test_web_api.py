@@ -458,3 +458,48 @@ def test_no_json_body_is_a_server_error(client, fields, endpoint):
 def test_no_raw_body_is_a_server_error(client, data, content_type, endpoint):
     response = client.post(endpoint, content=data, headers={"content-type": content_type})
     assert response.status_code < 500, (data, content_type, response.text)
+
+
+def test_a_slow_prediction_does_not_block_other_requests(app, monkeypatch):
+    import threading
+
+    from digitzoo.web import service
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow(*args, **kwargs):
+        started.set()
+        assert release.wait(30), "never released"
+        return {"digits": "slow"}
+
+    monkeypatch.setattr(service, "predict_image", slow)
+    with TestClient(app) as client:
+        answers = []
+        worker = threading.Thread(target=lambda: answers.append(client.post("/api/predict", json={"image": _data_url(read_image(SEVEN))})))
+        worker.start()
+        try:
+            assert started.wait(30), "the prediction never started"
+            assert client.get("/api/models").status_code == 200  # answered while the prediction waits
+        finally:
+            release.set()
+            worker.join(30)
+    assert answers[0].json() == {"digits": "slow"}
+
+
+def test_a_content_length_that_is_no_number_is_400():
+    import asyncio
+
+    from digitzoo.web.limits import BodyLimit
+
+    async def app(scope, receive, send):
+        raise AssertionError("the app ran")
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "headers": [(b"content-length", b"12abc")]}
+    asyncio.run(BodyLimit(app, max_bytes=100)(scope, None, send))
+    assert sent[0]["status"] == 400
+    assert json.loads(sent[1]["body"]) == {"error": "the Content-Length header is not a whole number"}

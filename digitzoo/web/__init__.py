@@ -1,29 +1,41 @@
 """``digitzoo serve``: a local web page to draw a digit, read a photo and try kernels, over the library.
 
-:func:`create_app` builds the FastAPI app (JSON API under ``/api``, the page at ``/``);
+:func:`create_app` builds the FastAPI app (the JSON API under ``/api``, the page at ``/``);
 :func:`serve` runs it with uvicorn until Ctrl-C. Importing this package imports neither FastAPI
 nor uvicorn: both load when one of the two functions is called.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .limits import DEFAULT_MAX_UPLOAD_BYTES
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["create_app", "serve"]
+__all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "create_app", "serve"]
 
 
-def create_app(model: str | None = None, **kwargs: Any) -> FastAPI:
-    """The web app with ``model`` loaded (see :func:`digitzoo.web.app.create_app`)."""
+def create_app(model: str | None = None, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> FastAPI:
+    """The web app with ``model`` (None: the most accurate shipped one) loaded now; request bodies
+    over ``max_upload_bytes`` are refused before they are read. See :mod:`digitzoo.web.app`."""
     from .app import create_app as create
 
-    return create(model, **kwargs)
+    return create(model, max_upload_bytes=max_upload_bytes)
 
 
-def serve(*args: Any, **kwargs: Any) -> None:
-    """Run the web app until Ctrl-C (see :func:`digitzoo.web.server.serve`)."""
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    model: str | None = None,
+    *,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    quiet: bool = False,
+    on_ready: Callable[[str, str], None] | None = None,
+) -> None:
+    """Serve the page and the API until Ctrl-C (see :func:`digitzoo.web.server.serve`)."""
     from .server import serve as run
 
-    run(*args, **kwargs)
+    run(host, port, model, max_upload_bytes=max_upload_bytes, quiet=quiet, on_ready=on_ready)

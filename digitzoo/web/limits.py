@@ -86,7 +86,7 @@ def _content_length(scope: Scope) -> int | None | str:
 
 
 async def _error(send: Send, status: int, message: str) -> None:
-    body = json.dumps({"error": message}).encode()
+    body = json.dumps({"error": message}, separators=(",", ":")).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if status == 413:
         headers.append((b"connection", b"close"))  # the unread body is not worth draining
