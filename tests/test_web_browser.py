@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import web_helpers
-from web_helpers import STROKES, draw, wait_for_answer
+from web_helpers import STROKES, draw, draw_by_touch, wait_for_answer
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTOS = ROOT / "tests" / "data" / "photos"
@@ -149,7 +149,7 @@ def test_undo_clear_and_redraw(page, server):
 
 
 def test_canvas_scales_on_a_phone(browser, server):
-    """At phone width the canvas is narrower than its 280 pixels, and drawing still lands right."""
+    """At phone width the canvas is wider than its 280 pixels, and a finger's drawing lands right."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     context.set_default_timeout(TIMEOUT_MS)
     try:
@@ -158,10 +158,55 @@ def test_canvas_scales_on_a_phone(browser, server):
         page.wait_for_selector("#model option", state="attached")
         box = page.locator("#canvas").bounding_box()
         assert box["width"] > 280 and abs(box["width"] - box["height"]) < 1
-        draw(page, STROKES["7"])
+        assert box["x"] + box["width"] <= 390
+        draw_by_touch(page, STROKES["7"])
         assert wait_for_answer(page, 1) == "done" and shown(page) == "7"
+        # The answer fits the screen: no sideways scrolling.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         context.close()
+
+
+def test_a_stale_answer_is_not_shown(page, server):
+    """An answer that comes back after a newer drawing was sent is dropped, whatever it says."""
+    held = []
+
+    def hold_first(route):
+        if not held:
+            held.append((route, route.fetch()))  # answered later, by hand
+        else:
+            route.continue_()
+
+    page.route("**/api/predict", hold_first)
+    draw(page, STROKES["0"])
+    page.wait_for_function("() => document.querySelector('#result').dataset.state === 'busy'")
+    page.click("#clear")
+    draw(page, STROKES["7"])
+    assert wait_for_answer(page, 1) == "done" and shown(page) == "7"
+    (route, response), = held
+    assert response.json()["digits"] == "0"
+    route.fulfill(response=response)
+    page.evaluate("() => new Promise(r => setTimeout(r, 500))")  # time for the page to (not) show it
+    assert shown(page) == "7" and page.get_attribute("#result", "data-answers") == "1"
+
+
+def test_controls_have_labels(page):
+    """Every control is reachable by its label or role, as a screen reader announces it."""
+    for label, element in [
+        ("Model", "model"),
+        ("Photo of a digit or a row of digits", "photo"),
+        ("Kernel", "kernel"),
+        ("Another picture", "kernel-photo"),
+        ("Drawing area: draw a digit with a mouse, pen or finger", "canvas"),
+        ("weight, row 2, column 3", None),
+    ]:
+        found = page.get_by_label(label, exact=True)
+        assert found.count() == 1, label
+        if element:
+            assert found.get_attribute("id") == element
+    for name, element in [("Undo", "undo"), ("Clear", "clear"), ("Back to the cup", "cup")]:
+        assert page.get_by_role("button", name=name, exact=True).get_attribute("id") == element
+    assert page.get_by_role("status").get_attribute("id") == "status"
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ __all__ = [
     "Server",
     "digitzoo_command",
     "draw",
+    "draw_by_touch",
     "free_port",
     "launch_chromium",
     "serve",
@@ -156,6 +157,26 @@ def draw(page, strokes: Sequence[Sequence[Point]], *, canvas: str = "#canvas", s
         for point in stroke[1:]:
             page.mouse.move(*at(point), steps=steps)
         page.mouse.up()
+
+
+def draw_by_touch(page, strokes: Sequence[Sequence[Point]], *, canvas: str = "#canvas", steps: int = 6) -> None:
+    """Draw ``strokes`` with a finger: touch events through the Chrome DevTools Protocol (Playwright's
+    touchscreen only taps), which the browser turns into touch pointer events."""
+    box = page.locator(canvas).bounding_box()
+    assert box is not None, f"{canvas} is not visible"
+    cdp = page.context.new_cdp_session(page)
+    try:
+        for stroke in strokes:
+            points = [stroke[0]]
+            for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
+                points += [(x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps) for k in range(1, steps + 1)]
+            for i, (x, y) in enumerate(points):
+                kind = "touchStart" if i == 0 else "touchMove"
+                where = {"x": box["x"] + x * box["width"], "y": box["y"] + y * box["height"]}
+                cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [where]})
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    finally:
+        cdp.detach()
 
 
 def wait_for_answer(page, answers: int, *, area: str = "#result", timeout: float = 60_000) -> str:
