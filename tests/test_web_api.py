@@ -421,6 +421,10 @@ def test_an_unexpected_failure_is_500_without_details(app, monkeypatch):
 
 # Nothing a client sends is a 500 ------------------------------------------------------------------
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
@@ -429,7 +433,7 @@ _json_values = st.recursive(
 _fields = st.fixed_dictionaries(
     {},
     optional={
-        "image": st.one_of(_json_values, st.binary(max_size=64).map(lambda b: "data:image/png;base64," + base64.b64encode(b).decode())),
+        "image": st.one_of(_json_values, st.binary(max_size=64).map(lambda b: "data:image/png;base64," + _b64(b))),
         "kernel": _json_values,
         "top": _json_values,
         "reading": _json_values,
@@ -452,7 +456,9 @@ def test_no_json_body_is_a_server_error(client, fields, endpoint):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     data=st.binary(max_size=256),
-    content_type=st.sampled_from(["application/json", "multipart/form-data", "multipart/form-data; boundary=x", "image/png", ""]),
+    content_type=st.sampled_from(
+        ["application/json", "multipart/form-data", "multipart/form-data; boundary=x", "image/png", ""]
+    ),
     endpoint=st.sampled_from(["/api/predict", "/api/filter"]),
 )
 def test_no_raw_body_is_a_server_error(client, data, content_type, endpoint):
@@ -475,7 +481,8 @@ def test_a_slow_prediction_does_not_block_other_requests(app, monkeypatch):
     monkeypatch.setattr(service, "predict_image", slow)
     with TestClient(app) as client:
         answers = []
-        worker = threading.Thread(target=lambda: answers.append(client.post("/api/predict", json={"image": _data_url(read_image(SEVEN))})))
+        seven = {"image": _data_url(read_image(SEVEN))}
+        worker = threading.Thread(target=lambda: answers.append(client.post("/api/predict", json=seven)))
         worker.start()
         try:
             assert started.wait(30), "the prediction never started"

@@ -127,7 +127,8 @@ def test_another_host_is_warned_about(monkeypatch):
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "0"])
     assert result.exit_code == 130, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("digitzoo serve: http://0.0.0.0:") and lines[0].endswith("(model cnn-best; Ctrl-C stops)")
+    assert lines[0].startswith("digitzoo serve: http://0.0.0.0:")
+    assert lines[0].endswith("(model cnn-best; Ctrl-C stops)")
     assert lines[1] == "warning: listening on 0.0.0.0: the page is reachable from other machines"
     assert server.is_loopback("127.0.0.1") and server.is_loopback("localhost") and server.is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2") and not is_loopback("example.org")

@@ -53,7 +53,8 @@ _FILTER_FIELDS = {
 
 def _body(fields: dict[str, Any], required: list[str]) -> dict[str, Any]:
     """An OpenAPI requestBody that takes a multipart upload or JSON with a data URL."""
-    file = {"file": {"type": "string", "format": "binary", "description": "an image file (PNG, JPEG, WebP, BMP, GIF, TIFF)"}}
+    file = {"file": {"type": "string", "format": "binary", "description": "an image file (PNG, JPEG, WebP …)"}}
+    as_json = ["image" if name == "file" else name for name in required]
     return {
         "requestBody": {
             "required": True,
@@ -62,9 +63,7 @@ def _body(fields: dict[str, Any], required: list[str]) -> dict[str, Any]:
                     "schema": {"type": "object", "properties": file | fields, "required": required}
                 },
                 "application/json": {
-                    "schema": {"type": "object", "properties": _IMAGE_FIELDS | fields, "required": [
-                        "image" if r == "file" else r for r in required
-                    ]}
+                    "schema": {"type": "object", "properties": _IMAGE_FIELDS | fields, "required": as_json}
                 },
             },
         }
@@ -164,7 +163,7 @@ async def _read_request(request: Request, names: tuple[str, ...]) -> dict[str, A
 
 def _json_fields(body: bytes, names: tuple[str, ...]) -> dict[str, Any]:
     if not body:
-        raise RequestError(400, "the request body is empty; send JSON such as {\"image\": \"data:image/png;base64,...\"}")
+        raise RequestError(400, 'the request body is empty; send JSON such as {"image": "data:image/png;base64,..."}')
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError

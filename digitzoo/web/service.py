@@ -40,7 +40,9 @@ CUP = Path(__file__).resolve().parent / "static" / "cup.jpg"
 FILTER_SIDE = 1024
 #: How ``reading`` maps to ``read_digits``' ``multi``.
 READINGS = {"auto": None, "single": False, "multi": True}
-_DATA_URL = re.compile(r"data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[\w.+-]+=[\w.+-]+)*);base64,(?P<data>.*)", re.S)
+_DATA_URL = re.compile(
+    r"data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[\w.+-]+=[\w.+-]+)*);base64,(?P<data>.*)", re.S
+)
 _MATRIX_LIKE = re.compile(r"[\d\s,;.eE+\-#]+")
 
 
@@ -124,11 +126,8 @@ def kernel_list() -> dict[str, Any]:
     """The named kernels, as ``digitzoo kernels --json`` lists them."""
     from ..image.kernels import DESCRIPTIONS, KERNELS
 
-    return {
-        "kernels": [
-            {"name": name, "description": DESCRIPTIONS[name], "matrix": kernel.tolist()} for name, kernel in KERNELS.items()
-        ]
-    }
+    listed = [{"name": name, "description": DESCRIPTIONS[name], "matrix": k.tolist()} for name, k in KERNELS.items()]
+    return {"kernels": listed}
 
 
 def predict_image(
