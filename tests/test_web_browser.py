@@ -262,6 +262,19 @@ def test_kernel_changes_the_filtered_picture(page, server):
     wait_for_src(page, "#filtered", typed)
     assert page.input_value("#kernel") == ""
     assert typed not in (vertical, horizontal)
+    cells.nth(0).fill("")  # an empty weight: said, and nothing sent
+    page.wait_for_selector("#status.error")
+    assert "needs a number" in page.text_content("#status")
+    assert page.get_attribute("#filtered", "src") == typed
+    cells.nth(0).fill("0")
+
+    page.select_option("#kernel", "gaussian-blur-5")  # a 5×5 kernel: the grid follows
+    wait_for_src(page, "#filtered", api_filter(server, "gaussian-blur-5"))
+    assert cells.count() == 25
+    page.select_option("#kernel", "laplacian")
+    wait_for_src(page, "#filtered", api_filter(server, "laplacian"))
+    assert "error" not in page.get_attribute("#status", "class")
+    typed = page.get_attribute("#filtered", "src")
 
     # Another picture replaces the cup on both sides.
     answers = int(page.get_attribute("#filter-result", "data-answers"))

@@ -382,6 +382,7 @@ function editMatrix() {
 }
 
 async function runFilter(kernel) {
+  clearTimeout(filterTimer); // a newer choice replaces weights still waiting to be sent
   const id = ++filterLatest;
   const file = $("kernel-photo").files[0];
   let body;
