@@ -102,7 +102,11 @@ def has_weights(name: str) -> bool:
 
 
 def model_list(models: Models) -> dict[str, Any]:
-    """Every registered model with its shipped test accuracy (None: no weights shipped)."""
+    """Every registered model with its shipped test accuracy (None: no weights shipped).
+
+    ``available``: it can read digits here without training (shipped weights, or a model the user
+    trained with its default recipe); ``loaded``: it is in memory already.
+    """
     from ..registry import list_models, model_info
 
     listed = []
@@ -116,6 +120,7 @@ def model_list(models: Models) -> dict[str, Any]:
                 "params": spec.params,
                 "pretrained": weights is not None,
                 "test_accuracy": None if weights is None else weights.test_accuracy,
+                "available": name in models.loaded or has_weights(name),
                 "loaded": name in models.loaded,
             }
         )
