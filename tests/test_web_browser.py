@@ -112,7 +112,7 @@ def test_drawn_digit_is_read(page, server, digit):
     # The answer's parts: ten bars with the digit's highlighted, and the 28×28 image the model saw.
     assert page.locator("#bars-0 .bar").count() == 10
     assert page.text_content("#bars-0 .bar.win .label") == digit
-    size = page.evaluate("(() => { const i = document.querySelector('#input28-0'); return [i.naturalWidth, i.naturalHeight]; })()")
+    size = page.locator("#input28-0").evaluate("img => [img.naturalWidth, img.naturalHeight]")
     assert size == [28, 28]
     assert page.locator("#input28-1").count() == 0
     only_local(page, server)
@@ -210,7 +210,9 @@ def test_controls_have_labels(page):
 
 
 @pytest.mark.parametrize(
-    "photo", [ROOT / "assets" / "digits" / "seven.jpg", PHOTOS / "row-0007-37.jpg", PHOTOS / "row-0005-930.jpg"], ids=lambda p: p.name
+    "photo",
+    [ROOT / "assets" / "digits" / "seven.jpg", PHOTOS / "row-0007-37.jpg", PHOTOS / "row-0005-930.jpg"],
+    ids=lambda p: p.name,
 )
 def test_photo_is_read(page, server, photo):
     expected = "7" if photo.name == "seven.jpg" else re.fullmatch(r"\w+-\d+-(\d+)\.\w+", photo.name)[1]

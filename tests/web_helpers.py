@@ -123,7 +123,8 @@ def _wait_until_up(server: Server, timeout: float) -> None:
                 return
         except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
             time.sleep(0.25)
-    raise TimeoutError(f"digitzoo serve did not answer within {timeout:.0f} s:\n{server.log.read_text(errors='replace')}")
+    log = server.log.read_text(errors="replace")
+    raise TimeoutError(f"digitzoo serve did not answer within {timeout:.0f} s:\n{log}")
 
 
 def _stop(process: subprocess.Popen) -> None:

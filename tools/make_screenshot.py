@@ -68,8 +68,8 @@ def main(argv: list[str] | None = None) -> None:
         browser = web_helpers.launch_chromium(pw)
         try:
             for name, options in VIEWS.items():
-                path = screenshot(server.url + "/", browser, args.out / name, options, args.digit, full_page=name != "draw.png")
-                print(path)
+                whole = name != "draw.png"
+                print(screenshot(server.url + "/", browser, args.out / name, options, args.digit, full_page=whole))
         finally:
             browser.close()
 
