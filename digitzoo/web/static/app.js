@@ -299,11 +299,13 @@ async function loadModels() {
     return;
   }
   const select = $("model");
-  const usable = models.models.filter((m) => m.pretrained || m.loaded);
+  // Models that read digits here without training: shipped weights, or trained by the user.
+  const usable = models.models.filter((m) => ("available" in m ? m.available : m.pretrained || m.loaded));
   for (const m of usable) {
     const option = document.createElement("option");
     option.value = m.name;
-    const accuracy = m.test_accuracy == null ? "" : ` — ${(100 * m.test_accuracy).toFixed(2)}% on MNIST test`;
+    const accuracy =
+      m.test_accuracy == null ? " — trained here" : ` — ${(100 * m.test_accuracy).toFixed(2)}% on MNIST test`;
     option.textContent = `${m.name}${accuracy}`;
     option.title = m.description || "";
     option.selected = m.name === models.default;
