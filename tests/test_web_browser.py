@@ -285,3 +285,13 @@ def test_kernel_changes_the_filtered_picture(page, server):
     assert page.get_attribute("#original", "src") != original
     assert page.get_attribute("#filtered", "src") != typed
     only_local(page, server)
+
+
+def test_model_list_is_the_available_models(page, server):
+    with urllib.request.urlopen(server.url + "/api/models", timeout=60) as response:
+        zoo = json.load(response)
+    options = page.locator("#model option").evaluate_all("options => options.map(o => [o.value, o.textContent])")
+    assert [value for value, _ in options] == [m["name"] for m in zoo["models"] if m["available"]]
+    assert page.input_value("#model") == zoo["default"]
+    default = next(m for m in zoo["models"] if m["name"] == zoo["default"])
+    assert f"{100 * default['test_accuracy']:.2f}%" in dict(options)[zoo["default"]]
