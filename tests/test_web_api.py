@@ -513,3 +513,37 @@ def test_a_content_length_that_is_no_number_is_400():
     asyncio.run(BodyLimit(app, max_bytes=100)(scope, None, send))
     assert sent[0]["status"] == 400
     assert json.loads(sent[1]["body"]) == {"error": "the Content-Length header is not a whole number"}
+
+
+def test_at_most_two_images_are_worked_on_at_once(app, monkeypatch):
+    import threading
+
+    from digitzoo import predict
+    from digitzoo.web.service import IMAGE_SLOTS
+
+    changed, running, most = threading.Condition(), [0], [0]
+    read = predict.read_digits
+
+    def counting(*args, **kwargs):
+        with changed:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            changed.notify_all()
+            # Hold the slot until a second request runs too (or a while has passed): a third
+            # that got in beside them would show in ``most``.
+            changed.wait_for(lambda: running[0] >= 3, timeout=1)
+            running[0] -= 1
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(predict, "read_digits", counting)
+    seven = {"image": _data_url(read_image(SEVEN))}
+    with TestClient(app) as client:
+        answers = []
+        post = lambda: answers.append(client.post("/api/predict", json=seven))  # noqa: E731
+        workers = [threading.Thread(target=post) for _ in range(5)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+    assert [a.json()["digits"] for a in answers] == ["7"] * 5
+    assert most[0] == IMAGE_SLOTS == 2

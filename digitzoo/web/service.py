@@ -21,6 +21,7 @@ from ..errors import DigitzooError, KernelError
 
 __all__ = [
     "CUP",
+    "IMAGE_SLOTS",
     "FILTER_SIDE",
     "READINGS",
     "RequestError",
@@ -44,6 +45,10 @@ _DATA_URL = re.compile(
     r"data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[\w.+-]+=[\w.+-]+)*);base64,(?P<data>.*)", re.S
 )
 _MATRIX_LIKE = re.compile(r"[\d\s,;.eE+\-#]+")
+#: Images decoded and worked on at once. Decoding one may take up to ``io.MAX_DECODE_BYTES`` (1 GB)
+#: and the work is CPU-bound: more requests at once only wait, in line, rather than fill memory.
+IMAGE_SLOTS = 2
+_slots = threading.BoundedSemaphore(IMAGE_SLOTS)
 
 
 class RequestError(DigitzooError):
@@ -153,8 +158,9 @@ def predict_image(
         raise RequestError(422, f"reading must be one of {', '.join(READINGS)}; got {reading!r}")
     model_name, classifier = models.get(model)  # unknown or untrained models fail before any image work
     multi = READINGS[reading]
-    stages = read_digits(decode_image(_non_empty(data, name), name=name), multi=multi)
-    (prediction,) = predict_stages(classifier, [stages], top=10)  # all ten: the page draws them
+    with _slots:
+        stages = read_digits(decode_image(_non_empty(data, name), name=name), multi=multi)
+        (prediction,) = predict_stages(classifier, [stages], top=10)  # all ten: the page draws them
     guesses = []
     for guess, digit in zip(prediction.guesses, stages.digits):
         probabilities = dict(guess.top)
@@ -198,14 +204,16 @@ def filter_picture(
             raise RequestError(422, f"{what} must be text, got {value!r}")
     if not isinstance(color, bool):
         raise RequestError(422, f"color must be true or false, got {color!r}")
-    pixels = load_image(CUP).pixels if data is None else decode_image(_non_empty(data, name), name=name)
-    shown = fit_side(pixels, FILTER_SIDE)
-    result = filter_image(shown, matrix, mode=mode, border=border, display=display, color=color)
+    with _slots:
+        pixels = load_image(CUP).pixels if data is None else decode_image(_non_empty(data, name), name=name)
+        shown = fit_side(pixels, FILTER_SIDE)
+        result = filter_image(shown, matrix, mode=mode, border=border, display=display, color=color)
+        original, filtered = data_url(show_image(shown, color=True)), data_url(result.picture)
     height, width = shown.shape[:2]
     return {
         "kernel": {"name": label, "matrix": matrix.tolist()},
-        "original": data_url(show_image(shown, color=True)),
-        "filtered": data_url(result.picture),
+        "original": original,
+        "filtered": filtered,
         "width": width,
         "height": height,
         "scaled": shown.shape != pixels.shape,
