@@ -232,6 +232,10 @@ def test_static_files_the_page_and_the_schema_are_served_without_docs_pages(clie
     assert {"/api/predict", "/api/filter", "/api/models", "/api/kernels"} <= set(schema["paths"])
     body = schema["paths"]["/api/predict"]["post"]["requestBody"]["content"]
     assert set(body) == {"multipart/form-data", "application/json"}
+    answer = schema["paths"]["/api/predict"]["post"]["responses"]
+    assert {"200", "400", "404", "409", "413", "415", "422"} <= set(answer)
+    fields = schema["components"]["schemas"]["DigitAnswer"]["properties"]
+    assert set(fields) == {"digit", "confidence", "top", "probabilities", "input"}
     assert _error(client.get("/docs"), 404) == "no such page: /docs"
     assert client.get("/redoc").status_code == 404
 
@@ -475,11 +479,12 @@ def test_a_slow_prediction_does_not_block_other_requests(app, monkeypatch):
     from digitzoo.web import service
 
     started, release = threading.Event(), threading.Event()
+    predict_image = service.predict_image
 
     def slow(*args, **kwargs):
         started.set()
         assert release.wait(30), "never released"
-        return {"digits": "slow"}
+        return predict_image(*args, **kwargs)
 
     monkeypatch.setattr(service, "predict_image", slow)
     with TestClient(app) as client:
@@ -493,7 +498,7 @@ def test_a_slow_prediction_does_not_block_other_requests(app, monkeypatch):
         finally:
             release.set()
             worker.join(30)
-    assert answers[0].json() == {"digits": "slow"}
+    assert answers[0].json()["digits"] == "7"
 
 
 def test_a_content_length_that_is_no_number_is_400():

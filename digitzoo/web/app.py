@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import DigitzooError, ModelError, UnknownModelError
 from . import service
 from .limits import DEFAULT_MAX_UPLOAD_BYTES, BodyLimit, BodyTooLarge
+from .schemas import ERRORS, FilterAnswer, KernelsAnswer, ModelsAnswer, PredictAnswer
 from .service import Models, RequestError
 
 __all__ = ["STATIC", "create_app"]
@@ -96,11 +97,11 @@ def create_app(model: str | None = None, *, max_upload_bytes: int = DEFAULT_MAX_
             raise RequestError(404, "the page is not installed (digitzoo/web/static/index.html)")
         return FileResponse(page)
 
-    @app.get("/api/models", summary="The model zoo, with shipped test accuracy")
+    @app.get("/api/models", summary="The model zoo, with shipped test accuracy", response_model=ModelsAnswer)
     def get_models() -> dict[str, Any]:
         return service.model_list(models)
 
-    @app.get("/api/kernels", summary="The named convolution kernels")
+    @app.get("/api/kernels", summary="The named convolution kernels", response_model=KernelsAnswer)
     def get_kernels() -> dict[str, Any]:
         return service.kernel_list()
 
@@ -108,6 +109,8 @@ def create_app(model: str | None = None, *, max_upload_bytes: int = DEFAULT_MAX_
         "/api/predict",
         summary="Read the digit, or the row of digits, in an image",
         openapi_extra=_body(_PREDICT_FIELDS, ["file"]),
+        response_model=PredictAnswer,
+        responses=ERRORS,
     )
     async def predict(request: Request) -> dict[str, Any]:
         fields = await _read_request(request, ("reading", "top", "model"))
@@ -127,6 +130,8 @@ def create_app(model: str | None = None, *, max_upload_bytes: int = DEFAULT_MAX_
         "/api/filter",
         summary="Filter an image (default: the cup) with a convolution kernel",
         openapi_extra=_body(_FILTER_FIELDS, ["kernel"]),
+        response_model=FilterAnswer,
+        responses={status: answer for status, answer in ERRORS.items() if status not in (404, 409)},
     )
     async def filter_(request: Request) -> dict[str, Any]:
         fields = await _read_request(request, ("kernel", "mode", "border", "display", "color"))
