@@ -573,3 +573,16 @@ def test_mnist_test_digits_drawn_on_a_canvas_are_read(client, mnist_npz):
         assert response.json()["digits"] == library.digits
         right += library.digits == str(label)
     assert right >= 18, f"{right} of 20 read right"
+
+
+def test_fastapis_validation_errors_become_one_line():
+    app = create_app()
+
+    @app.get("/probe")
+    def probe(n: int, m: int) -> dict:
+        return {"n": n}
+
+    response = TestClient(app).get("/probe?n=x")
+    assert _error(response, 422) == (
+        "query.n: Input should be a valid integer, unable to parse string as an integer; query.m: Field required"
+    )
