@@ -133,3 +133,19 @@ def test_another_host_is_warned_about(monkeypatch):
     assert server.is_loopback("127.0.0.1") and server.is_loopback("localhost") and server.is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2") and not is_loopback("example.org")
     assert url_of("::1", 80) == "http://[::1]:80"
+
+
+def test_sigterm_stops_the_server_too():
+    port = _free_port()
+    process = _start("--port", str(port), "--quiet")
+    try:
+        assert _first_line(process, START_TIMEOUT) == _LINE.format(port=port)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines()[-1] == "Terminated" and "Traceback" not in err
+    assert _port_is_free(port)
