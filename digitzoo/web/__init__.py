@@ -7,10 +7,10 @@ nor uvicorn: both load when one of the two functions is called.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .limits import DEFAULT_MAX_UPLOAD_BYTES
+from .server import serve  # imports uvicorn only when called
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -24,18 +24,3 @@ def create_app(model: str | None = None, *, max_upload_bytes: int = DEFAULT_MAX_
     from .app import create_app as create
 
     return create(model, max_upload_bytes=max_upload_bytes)
-
-
-def serve(
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    model: str | None = None,
-    *,
-    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
-    quiet: bool = False,
-    on_ready: Callable[[str, str], None] | None = None,
-) -> None:
-    """Serve the page and the API until Ctrl-C (see :func:`digitzoo.web.server.serve`)."""
-    from .server import serve as run
-
-    run(host, port, model, max_upload_bytes=max_upload_bytes, quiet=quiet, on_ready=on_ready)
