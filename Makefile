@@ -42,6 +42,7 @@ figures: $(INSTALLED)
 	$(BIN)/digitzoo show 0 --svg assets/show-0.svg
 	$(BIN)/digitzoo show -o assets/digits-sample.png
 	$(BIN)/digitzoo report cnn -o assets/report-cnn -q
+	$(BIN)/python tools/make_screenshot.py --out assets/web
 
 # The pretrained weights shipped in digitzoo/weights/ and their manifest (cnn-best trains ~12 minutes).
 .PHONY: weights
