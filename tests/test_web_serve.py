@@ -120,11 +120,11 @@ def test_unknown_models_fail_before_anything_starts(monkeypatch):
 def test_another_host_is_warned_about(monkeypatch):
     from digitzoo.web import server
 
-    def run(self, sockets=None):
-        raise KeyboardInterrupt  # as uvicorn raises the captured Ctrl-C again when it has stopped
+    async def main_loop(self):
+        raise KeyboardInterrupt  # Ctrl-C once the server has started and announced itself
 
-    monkeypatch.setattr("uvicorn.Server.run", run)
-    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "0"])
+    monkeypatch.setattr("uvicorn.Server.main_loop", main_loop)
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "0", "--quiet"])
     assert result.exit_code == 130, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("digitzoo serve: http://0.0.0.0:")

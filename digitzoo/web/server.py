@@ -40,7 +40,7 @@ def serve(
     """Serve the page and the API on ``host``:``port`` until interrupted.
 
     ``model`` (None: the most accurate shipped one) is loaded first, then the port is bound;
-    ``on_ready(url, model_name)`` is called once both are done, before requests are served. A
+    ``on_ready(url, model_name)`` is called once the server has started and handles signals. A
     port that is taken or a host that cannot be bound is a ``DigitzooError``. Ctrl-C (SIGINT) or
     SIGTERM stops the server gracefully and is then raised again as the signal, so a caller sees
     the KeyboardInterrupt it expects. ``quiet`` keeps uvicorn to warnings and errors.
@@ -60,10 +60,17 @@ def serve(
             lifespan="off",  # the app needs no start-up or shut-down events: the model is loaded above
             timeout_graceful_shutdown=5,
         )
-        server = uvicorn.Server(config)
-        if on_ready is not None:
-            on_ready(url_of(host, bound_port), app.state.models.default)
-        server.run(sockets=[sock])
+        url, name = url_of(host, bound_port), app.state.models.default
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets=None) -> None:
+                await super().startup(sockets=sockets)
+                # Announced only now: uvicorn's own Ctrl-C/SIGTERM handlers are in place, so a
+                # signal sent as soon as the address is printed stops the server gracefully.
+                if self.started and on_ready is not None:
+                    on_ready(url, name)
+
+        Server(config).run(sockets=[sock])
     finally:
         sock.close()
 
