@@ -120,10 +120,13 @@ def test_unknown_models_fail_before_anything_starts(monkeypatch):
 def test_another_host_is_warned_about(monkeypatch):
     from digitzoo.web import server
 
-    async def main_loop(self):
-        raise KeyboardInterrupt  # Ctrl-C once the server has started and announced itself
+    def run(host, port, model, *, max_upload_bytes, quiet, on_ready):
+        # The CLI's part only: uvicorn inside CliRunner would point its log handlers at the
+        # runner's captured stderr, which is closed once the command returns.
+        on_ready(url_of(host, 8123), "cnn-best")
+        raise KeyboardInterrupt  # Ctrl-C once the server has announced itself
 
-    monkeypatch.setattr("uvicorn.Server.main_loop", main_loop)
+    monkeypatch.setattr(server, "serve", run)
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "0", "--quiet"])
     assert result.exit_code == 130, result.output
     lines = result.output.splitlines()
