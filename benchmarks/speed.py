@@ -36,6 +36,9 @@ photo       ``digitzoo predict assets/digits/seven.jpg`` on a fresh install     
             (empty home: shipped weights, LiteRT), median of 3; and
             ``photo runtime``: the same read by a fresh script through LiteRT   same read,
             vs through Keras (``load_model(runtime=...)``), each step timed     |Δp| ≤ 1e-4
+serve       ``digitzoo serve`` on a fresh install: seconds from the start until   (reported)
+            ``/api/models`` answers, then seven.jpg posted to ``/api/predict``
+            (first request, median of the next); Ctrl-C must exit 130
 memory      peak RSS of ``digitzoo compare mlp cnn --epochs 1`` training both  (reported)
             in an empty home that holds MNIST
 ==========  ================================================================  ===================
@@ -95,7 +98,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chat
 from speed_report import Row, anchor_summary, machine, median, table, versions, write_json  # noqa: E402
 from speed_setup import REPO, Bench, Settings, private_home, save_mnist, warm_up  # noqa: E402
 
-ROWS = ("mlp", "overhead", "cnn", "demo", "test-pass", "cnn-best", "predict", "litert", "startup", "photo", "memory")
+ROWS = ("mlp", "overhead", "cnn", "demo", "test-pass", "cnn-best", "predict", "litert", "startup", "photo", "serve", "memory")
 DEFAULT_ROWS = tuple(r for r in ROWS if r != "cnn-best")
 RESULTS = REPO / "benchmarks" / "results"
 
@@ -177,7 +180,7 @@ def _load(args: argparse.Namespace, settings: Settings):
 
 def measure(bench: Bench, wanted: tuple[str, ...]) -> list[Row]:
     """The wanted rows in table order. A row that fails is reported as failed; the others still run."""
-    from speed_runtime import litert_rows, memory_row, photo_rows, predict_rows, startup_rows
+    from speed_runtime import litert_rows, memory_row, photo_rows, predict_rows, serve_row, startup_rows
     from speed_training import best_row, cnn_row, demo_row, mlp_rows, test_pass_row
 
     steps = {
@@ -191,6 +194,7 @@ def measure(bench: Bench, wanted: tuple[str, ...]) -> list[Row]:
         "startup": lambda: startup_rows(bench),
         "litert": lambda: litert_rows(bench),
         "photo": lambda: photo_rows(bench),
+        "serve": lambda: [serve_row(bench)],
         "memory": lambda: [memory_row(bench)],
     }
     rows: list[Row] = []

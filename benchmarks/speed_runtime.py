@@ -16,7 +16,7 @@ from anchors import keras_predict
 from speed_report import Row, at_least, at_most, equals, median
 from speed_setup import PHOTO, REPO, Bench
 
-__all__ = ["litert_rows", "memory_row", "photo_rows", "predict_rows", "run", "startup_rows"]
+__all__ = ["litert_rows", "memory_row", "photo_rows", "predict_rows", "run", "serve_row", "startup_rows"]
 
 SET_TARGETS = {"mlp": 20_000, "cnn": 5_000}  # images/s over the whole test set
 
@@ -373,6 +373,67 @@ def litert_rows(bench: Bench) -> list[Row]:
             )
         )
     return rows
+
+
+def serve_row(bench: Bench) -> Row:
+    """``digitzoo serve`` on a fresh install: seconds until it answers, then a photo per request."""
+    import signal
+    import socket
+    import urllib.request
+    import uuid
+
+    exe, env = bench.cli(), _fresh_env(bench)
+    what = "`digitzoo serve` on a fresh install: seconds until /api/models answers; POST seven.jpg to /api/predict"
+    if exe is None:
+        return Row(row="serve", what=what, note="no `digitzoo` command found")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    boundary = uuid.uuid4().hex
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="seven.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode() + PHOTO.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(
+        f"{url}/api/predict", data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    bench.log("serve: starting digitzoo serve")
+    started = time.perf_counter()
+    process = subprocess.Popen([exe, "serve", "--port", str(port), "--quiet"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ready = None
+        while ready is None and time.perf_counter() - started < 120 and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"{url}/api/models", timeout=5):
+                    ready = time.perf_counter() - started
+            except OSError:
+                time.sleep(0.02)
+        requests, read = [], None
+        for _ in range(max(5, bench.settings.photo_runs)) if ready is not None else ():
+            t = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=60) as response:
+                read = json.load(response)["digits"]
+            requests.append(time.perf_counter() - t)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            code = process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait()
+    return Row(
+        row="serve",
+        what=what,
+        value=ready,
+        checks=[equals("read", read, "7"), equals("exit code on Ctrl-C", code, 130)],
+        samples=[ready] if ready is not None else [],
+        details={"request_seconds": requests, "first_request": requests[0] if requests else None,
+                 "request_median": median(requests[1:]) if len(requests) > 1 else None},
+        note=(f"first request {requests[0] * 1000:.0f} ms, then median {median(requests[1:]) * 1000:.0f} ms"
+              if len(requests) > 1 else "the server did not answer"),
+    )
 
 
 def _median_of(records: list[dict], key: str) -> float | None:

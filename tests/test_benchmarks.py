@@ -37,6 +37,7 @@ ROWS = {
     "litert cnn-best",
     "photo",
     "photo runtime",
+    "serve",
     "memory",
 }
 
