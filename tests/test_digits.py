@@ -251,3 +251,15 @@ def test_the_sample_photos_are_read_as_they_were_made():
         label = path.stem.split("-")[2]
         assert stages.row == (len(label) > 1), path.name
         assert len(stages.digits) == len(label), path.name
+
+
+@pytest.mark.parametrize("ink, paper", [(0, 255), (255, 0)])
+def test_a_bold_digit_that_fills_the_picture_is_found(ink, paper):
+    # Drawn on a small canvas with a fat brush: the ink covers most of any window a few strokes wide.
+    canvas = np.full((280, 280), paper, np.uint8)
+    cv2.circle(canvas, (140, 88), 52, ink, thickness=44)
+    cv2.circle(canvas, (140, 192), 58, ink, thickness=48)
+    stages = digit_stages(canvas, multi=False)
+    x, y, w, h = stages.boxes[0]
+    assert (x, y) <= (70, 20) and x + w >= 210 and y + h >= 260  # the whole 8, not a piece of it
+    assert stages.digits[0].shape == (28, 28) and stages.digits[0].max() == 255

@@ -556,8 +556,8 @@ def test_at_most_two_images_are_worked_on_at_once(app, monkeypatch):
 
 def test_mnist_test_digits_drawn_on_a_canvas_are_read(client, mnist_npz):
     """MNIST test digits (never trained on), enlarged to the page's canvas as black ink on
-    transparency, sent as the page sends them: each read as the library reads the same canvas,
-    or refused with the library's own error."""
+    transparency, sent as the page sends them: each read as the library reads the same canvas
+    (index 13, a bold 8 that fills the canvas, among them)."""
     from digitzoo.data import load_mnist
 
     _, (x_test, y_test) = load_mnist(mnist_npz, test_size=20, seed=1)
@@ -566,13 +566,10 @@ def test_mnist_test_digits_drawn_on_a_canvas_are_read(client, mnist_npz):
         canvas = np.zeros((280, 280, 4), np.uint8)
         canvas[..., 3] = cv2.resize(digit, (280, 280), interpolation=cv2.INTER_LINEAR)  # ink where MNIST is bright
         response = client.post("/api/predict", json={"image": _data_url(canvas), "reading": "single"})
-        (library,) = predict_digits([canvas], model=load_model(), multi=False, errors="collect")
-        if library.error:  # a very bold 8 is "no ink" to the photo pipeline (reported, issue 10's part)
-            assert _error(response, 422) == library.error
-            continue
+        (library,) = predict_digits([canvas], model=load_model(), multi=False)
         assert response.json()["digits"] == library.digits
         right += library.digits == str(label)
-    assert right >= 18, f"{right} of 20 read right"
+    assert right >= 19, f"{right} of 20 read right"
 
 
 def test_fastapis_validation_errors_become_one_line():

@@ -140,9 +140,18 @@ def _work_gray(image: np.ndarray) -> np.ndarray:
 
 def _flatten(gray: np.ndarray) -> np.ndarray:
     """Ink strength in [0, 1] (0 = paper) whatever the lighting and the ink's polarity."""
+    try:
+        return _flatten_from(gray, wide=False)
+    except ImageError:
+        # A bold digit that fills the picture (drawn on a small canvas) covers most of any window
+        # a few strokes wide, so the median there is ink: start once more from the whole picture's.
+        return _flatten_from(gray, wide=True)
+
+
+def _flatten_from(gray: np.ndarray, *, wide: bool) -> np.ndarray:
     import cv2
 
-    diff = gray - _paper(gray)
+    diff = gray - (np.full_like(gray, float(np.median(gray))) if wide else _paper(gray))
     dark, light = -float(np.percentile(diff, 0.5)), float(np.percentile(diff, 99.5))
     sign = -1.0 if dark >= light else 1.0  # the stronger tail is the ink
     # A median mistakes the inside of a bold digit for paper: estimate the paper again, from
