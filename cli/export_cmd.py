@@ -29,7 +29,8 @@ _WHERE = {
     "--output",
     "-o",
     type=click.Path(path_type=Path),
-    help="File (folder for savedmodel) to write; default NAME.onnx, NAME.tflite, NAME-int8.tflite or NAME-savedmodel.",
+    help="File (folder for savedmodel) to write; default NAME.onnx, NAME.tflite, NAME-int8.tflite or "
+    "NAME-savedmodel, with the training options given in the name (NAME-epochs5-seed3.onnx).",
 )
 @click.option(
     "--quantize", type=click.Choice(["int8"]), help="tflite only: int8 weights and activations (about 4× smaller)."
@@ -65,7 +66,7 @@ def export(
     # Only the options the user typed: --seed 0 given on purpose is a request for their own model.
     given = {k: v for k, v in kwargs.items() if ctx.get_parameter_source(k) is not ParameterSource.DEFAULT}
     err = stderr_console(quiet=quiet, soft_wrap=True)
-    dest = output if output is not None else default_path(name, format_, quantize)
+    dest = output if output is not None else default_path(name, format_, quantize, given)
     import_quietly()
     chosen = _model(name, given, err, quiet)
     what = f"{format_}{' int8' if quantize else ''}"

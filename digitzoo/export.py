@@ -94,10 +94,18 @@ def _check_format(format: str, quantize: str | None) -> None:
         raise ExportError(f"quantization applies to the tflite format only, not {format}")
 
 
-def default_path(name: str, format: str, quantize: str | None = None) -> Path:
-    """``NAME.onnx``, ``NAME.tflite``, ``NAME-int8.tflite`` or the folder ``NAME-savedmodel``."""
+def default_path(
+    name: str, format: str, quantize: str | None = None, options: dict[str, Any] | None = None
+) -> Path:
+    """``NAME.onnx``, ``NAME.tflite``, ``NAME-int8.tflite`` or the folder ``NAME-savedmodel``.
+
+    Training ``options`` that name a number join the stem (``cnn-epochs5-seed3.onnx``), so that
+    exporting a model trained another way does not replace the default model's file.
+    """
     _check_format(format, quantize)
-    stem = name + (f"-{quantize}" if quantize else "")
+    tags = [f"{key.replace('_', '-')}{value:g}" for key, value in sorted((options or {}).items())
+            if isinstance(value, (int, float)) and not isinstance(value, bool)]
+    stem = "-".join([name, *tags, *([quantize] if quantize else [])])
     return Path(f"{stem}-savedmodel" if format == "savedmodel" else stem + _SUFFIX[format])
 
 

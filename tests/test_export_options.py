@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 
 from digitzoo.data import load_mnist
 from digitzoo.errors import DigitzooError
-from digitzoo.export import ExportError, export_model, load_exported, resolve_model
+from digitzoo.export import ExportError, default_path, export_model, load_exported, resolve_model
 from digitzoo.inference import predict_proba
 from digitzoo.registry import build_model
 from digitzoo.training import load_trained
@@ -147,3 +148,12 @@ def test_bad_training_options_are_refused_before_any_work(args, message, monkeyp
     assert result.exit_code == 2
     assert result.output.splitlines()[-1] == message
     assert not out.exists()
+
+
+def test_the_default_file_name_carries_the_training_options():
+    assert default_path("cnn", "onnx") == Path("cnn.onnx")
+    assert default_path("cnn", "onnx", options={"seed": 3, "epochs": 5}) == Path("cnn-epochs5-seed3.onnx")
+    assert default_path("cnn", "tflite", "int8", {"learning_rate": 0.001, "retrain": True}) == Path(
+        "cnn-learning-rate0.001-int8.tflite"
+    )
+    assert default_path("mlp", "savedmodel", options={"seed": 0, "data": "/x.npz"}) == Path("mlp-seed0-savedmodel")
