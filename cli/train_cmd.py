@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from digitzoo.diagnosis import GENERALISES, OVERFITTING, UNDERFITTING
-from digitzoo.recipe import MNIST_TRAIN_SIZE
+from digitzoo.recipe import MAX_SEED, MNIST_TRAIN_SIZE
 
 from .fit_progress import fit_progress
 from .output import stdout_console
@@ -29,7 +29,7 @@ def training_options(command: Callable) -> Callable:
     """The options ``train`` and ``compare`` share."""
     options = [
         click.option("--epochs", type=click.IntRange(min=1), help="Override the recipe's epochs."),
-        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."),
+        click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True, help="Random seed."),
         click.option(
             "--train-size", type=click.IntRange(1, MNIST_TRAIN_SIZE), help="Train on a stratified subset of this many images."
         ),

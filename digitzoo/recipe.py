@@ -7,11 +7,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Recipe", "OPTIMIZERS", "SCHEDULES", "STEPS_PER_EXECUTION", "compile_model", "steps_per_execution"]
+__all__ = ["Recipe", "MAX_SEED", "OPTIMIZERS", "SCHEDULES", "STEPS_PER_EXECUTION", "compile_model", "steps_per_execution"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine")
 MNIST_TRAIN_SIZE = 60_000
+#: The largest seed: NumPy's global generator, which Keras seeds, takes 32 bits.
+MAX_SEED = 2**32 - 1
 # Optimizer steps run per call into TensorFlow. One call per step spends a third of an MLP
 # epoch in Python; this many per call leaves the time to the maths. Callbacks then see every
 # STEPS_PER_EXECUTION-th batch. The weights are the same as with one step per call.

@@ -169,6 +169,8 @@ def list_models(pattern: str = "*", *, pretrained: bool = False) -> list[str]:
     ``pretrained=True`` keeps those whose trained weights ship with digitzoo
     (``build_model(name, weights="mnist")``).
     """
+    if not isinstance(pattern, str):
+        raise DigitzooError(f"pattern must be a string such as 'mlp*', got {pattern!r}")
     registry = _registry()
     names = sorted(name for name in registry if fnmatch.fnmatchcase(name, pattern))
     return [name for name in names if registry[name].pretrained is not None] if pretrained else names

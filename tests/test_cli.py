@@ -63,6 +63,10 @@ def test_unknown_model_is_one_line_and_trains_nothing(runner, tmp_path):
         (["compare"], "Missing argument 'NAMES...'"),
         (["train", "tiny", "--learning-rate", "inf"], "Invalid value for '--learning-rate': must be a finite number, got inf"),
         (["train", "tiny", "--learning-rate", "nan"], "Invalid value for '--learning-rate'"),
+        (["train", "tiny", "--seed", "4294967296"], "Invalid value for '--seed': 4294967296 is not in the range 0<=x<=4294967295"),
+        (["compare", "tiny", "--seed", str(2**40)], "Invalid value for '--seed'"),
+        (["export", "tiny", "-f", "onnx", "--seed", "4294967296"], "Invalid value for '--seed'"),
+        (["report", "tiny", "--seed", "4294967296"], "Invalid value for '--seed'"),
     ],
 )
 def test_bad_arguments_exit_2(runner, args, message):

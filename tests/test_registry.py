@@ -24,6 +24,12 @@ def test_list_models_is_sorted_and_matches_patterns():
     assert list_models("nothing*") == []
 
 
+@pytest.mark.parametrize("pattern", [123, None, b"mlp*", ["mlp"]])
+def test_a_pattern_that_is_not_text_is_a_digitzoo_error(pattern):
+    with pytest.raises(DigitzooError, match=r"pattern must be a string such as 'mlp\*', got "):
+        list_models(pattern)
+
+
 def test_unknown_model_suggests_close_names():
     with pytest.raises(UnknownModelError, match=r"unknown model 'mpl'; did you mean mlp"):
         model_info("mpl")
