@@ -22,7 +22,7 @@ from .errors import CacheError, DigitzooError, DigitzooWarning
 from .files import check_writable_folder
 from .paths import models_dir
 from .provenance import code_fingerprint, recorded_versions
-from .recipe import Recipe, compile_model
+from .recipe import MAX_SEED, Recipe, compile_model
 from .registry import build_model, model_info
 
 __all__ = ["TrainResult", "train", "compare", "load_trained", "check_cache_writable"]
@@ -170,8 +170,8 @@ def train(
     recipe, options = _recipe_and_options(
         spec.recipe, options, epochs=epochs, train_size=train_size, batch_size=batch_size, learning_rate=learning_rate
     )
-    if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
-        raise DigitzooError(f"seed must be a whole number >= 0, got {seed!r}")
+    if not (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED):
+        raise DigitzooError(f"seed must be a whole number from 0 to {MAX_SEED} (2**32 - 1), got {seed!r}")
     cache = cache if cache is not None else ModelCache()
     if isinstance(data, (str, Path)) or (data is None and os.environ.get("DIGITZOO_DATA")):
         # The user named a file: a wrong one is an error even when a cached model would do.

@@ -94,6 +94,9 @@ def test_bad_arguments_are_digitzoo_errors(small_mnist, cache):
         train("tiny", data=((np.zeros((3, 5)), np.zeros(3)), small_mnist[1]), cache=cache)
     with pytest.raises(DigitzooError, match="seed must be"):
         train("tiny", seed=-1, data=small_mnist, cache=cache)
+    for seed in (2**32, 2**40):  # NumPy's global generator, which Keras seeds, takes 32 bits
+        with pytest.raises(DigitzooError, match="seed must be a whole number from 0 to 4294967295"):
+            train("tiny", seed=seed, data=small_mnist, cache=cache)
 
 
 def test_a_wrong_data_path_is_an_error_even_when_the_model_is_cached(mnist_npz, tmp_path, monkeypatch):
