@@ -6,6 +6,7 @@ own cache folder (``.pytest_cache``) and reused by later runs.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import textwrap
 from pathlib import Path
@@ -121,6 +122,15 @@ def read_only_folder(tmp_path):
         subprocess.run(["umount", str(folder)], check=True)
     for folder in chmodded:
         folder.chmod(0o755)
+
+
+def sigint_at_default() -> None:
+    """``preexec_fn`` of a child that must feel Ctrl-C even when the suite runs in the background.
+
+    A shell starts a background job (``make test &``, ``nohup``) with SIGINT ignored, and an ignored
+    signal stays ignored through fork and exec: without this the child never sees the SIGINT a test sends.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def plugin_on_path(folder: Path, module: str, source: str, *, dist: str | None = None) -> Path:

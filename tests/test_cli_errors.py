@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import plugin_on_path
+from conftest import plugin_on_path, sigint_at_default
 
 # The real command group, with one more command that waits: it stands for any long command.
 _WAITING = textwrap.dedent(
@@ -38,7 +38,7 @@ _WAITING = textwrap.dedent(
 
 
 def _digitzoo(*args: str, code: str = "from digitzoo_cli.main import cli; cli(prog_name='digitzoo')", **options):
-    return subprocess.Popen([sys.executable, "-c", code, *args], text=True, **options)
+    return subprocess.Popen([sys.executable, "-c", code, *args], text=True, preexec_fn=sigint_at_default, **options)
 
 
 @pytest.mark.parametrize(("sent", "code", "line"), [(signal.SIGINT, 130, "Interrupted"), (signal.SIGTERM, 143, "Terminated")])
@@ -106,3 +106,15 @@ def test_a_reader_that_has_gone_ends_the_command_quietly():
     _, err = process.communicate(timeout=60)
     assert process.returncode == 1
     assert err == ""
+
+
+def test_the_signal_tests_hold_when_the_suite_runs_in_the_background(tmp_path):
+    """`make test &` starts pytest with SIGINT ignored; the tests above must not depend on how they were started."""
+    ignored = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731 -- what a shell does for `&`
+    selected = "test_a_stopped_command_exits_128_plus_the_signal_after_cleaning_up and 130"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", selected],
+        capture_output=True, text=True, preexec_fn=ignored, cwd=tmp_path, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
