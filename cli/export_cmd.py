@@ -35,9 +35,21 @@ _WHERE = {
 @click.option(
     "--quantize", type=click.Choice(["int8"]), help="tflite only: int8 weights and activations (about 4× smaller)."
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing folder that is not a SavedModel digitzoo wrote (all it holds is deleted).",
+)
 @training_options
 def export(
-    name: str, format_: str, output: Path | None, quantize: str | None, as_json: bool, quiet: bool, **kwargs
+    name: str,
+    format_: str,
+    output: Path | None,
+    quantize: str | None,
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+    **kwargs,
 ) -> None:
     """Export model NAME (shipped or trained) as a TensorFlow SavedModel, a LiteRT (TFLite) file or ONNX.
 
@@ -47,7 +59,9 @@ def export(
     (default recipe, seed 0) are then never used. Every format takes a batch of 28×28 images of
     raw pixels 0–255 (float32, white digit on black) and gives 10 probabilities; the file
     records this. With --quantize int8 the test accuracy of the int8 file is measured against
-    the float model. ONNX and running the files need the export extra:
+    the float model. The output path is checked before any work: a file's name has its
+    format's suffix, and an existing folder is replaced only when it holds a SavedModel digitzoo
+    wrote (or with --force). ONNX and running the files need the export extra:
     pip install "digitzoo[export]".
 
     \b
@@ -58,7 +72,16 @@ def export(
     import time
 
     from digitzoo._tensorflow import import_quietly
-    from digitzoo.export import INPUT_CONTRACT, default_path, export_model, quantization_accuracy
+    from digitzoo.export import (
+        INPUT_CONTRACT,
+        ExportError,
+        calibration_images,
+        check_output,
+        check_suffix,
+        default_path,
+        export_model,
+        quantization_accuracy,
+    )
 
     if quantize is not None and format_ != "tflite":
         raise click.BadParameter(f"applies to --format tflite only, not {format_}", param_hint="--quantize")
@@ -67,12 +90,21 @@ def export(
     given = {k: v for k, v in kwargs.items() if ctx.get_parameter_source(k) is not ParameterSource.DEFAULT}
     err = stderr_console(quiet=quiet, soft_wrap=True)
     dest = output if output is not None else default_path(name, format_, quantize, given)
+    try:
+        check_suffix(dest, format_)
+    except ExportError as exc:
+        raise click.BadParameter(str(exc), param_hint="--output") from None
+    check_output(dest, format_, force=force)  # a folder the user keeps is refused before any work
     import_quietly()
     chosen = _model(name, given, err, quiet)
     what = f"{format_}{' int8' if quantize else ''}"
     err.print(f"exporting {name} ({_WHERE[chosen.source]}) as {what}…", highlight=False)
     start = time.perf_counter()
-    path = export_model(chosen.model, dest, format=format_, quantize=quantize)
+    # An int8 file calibrates on the digits the model was trained on.
+    representative = calibration_images(given["data"]) if quantize and given.get("data") is not None else None
+    path = export_model(
+        chosen.model, dest, format=format_, quantize=quantize, representative=representative, force=force
+    )
     seconds = time.perf_counter() - start
     result = {
         "model": name,

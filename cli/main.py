@@ -187,7 +187,7 @@ def _replace_unencodable_output() -> None:
 
 # How the command at hand applies a library error's remedy: its own option if it has one, else
 # `digitzoo train`'s (predict uses the models train makes).
-_REMEDY_OPTIONS = {"retrain": ("retrain", "--retrain"), "data": ("data", "--data PATH")}
+_REMEDY_OPTIONS = {"retrain": ("retrain", "--retrain"), "data": ("data", "--data PATH"), "force": ("force", "--force")}
 
 
 def _remedy_hint(remedy: str | None, command: click.Command | None, models: tuple[str, ...]) -> str:
@@ -196,6 +196,8 @@ def _remedy_hint(remedy: str | None, command: click.Command | None, models: tupl
     option, flag = _REMEDY_OPTIONS[remedy]
     if any(p.name == option for p in command.params):
         return f" (rerun with {flag})"
+    if remedy == "force":  # no other command's flag can stand in for it
+        return ""
     return f" (run 'digitzoo train {models[0]} {flag}')" if len(models) == 1 else ""
 
 

@@ -21,7 +21,7 @@ import sys
 import threading
 from collections.abc import Iterator
 
-__all__ = ["NOISE", "LITERT_NOISE", "import_quietly", "import_keras", "filtered_stderr"]
+__all__ = ["NOISE", "LITERT_NOISE", "CONVERTER_NOISE", "import_quietly", "import_keras", "filtered_stderr"]
 
 #: TensorFlow's start-up lines that tell a CPU user nothing they can act on. A line of level F
 #: (fatal) never matches: it explains why the process is about to die.
@@ -43,6 +43,15 @@ NOISE = re.compile(
 
 #: What LiteRT's interpreter prints, once per process, on its first run (no setting silences it).
 LITERT_NOISE = re.compile(r"^INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.")
+
+#: What TensorFlow's LiteRT converter prints while it converts: its C++ log lines (shown unless
+#: TF_CPP_MIN_LOG_LEVEL hides them) and, when it quantizes, a plain line of its settings that no
+#: setting hides.
+CONVERTER_NOISE = re.compile(
+    r"^fully_quantize: \d+, inference_type: "
+    r"|^[IW]\d{4} .*(tf_tfl_flatbuffer_helpers|reader|loader|mlir_graph_optimization_pass|dump_mlir_util"
+    r"|flatbuffer_export)\.cc:\d+\]"
+)
 
 # Run by a fresh interpreter (-I -S: nothing from the environment or site-packages, so it starts
 # in milliseconds): copy stdin to stdout line by line, leaving out the lines the pattern matches.

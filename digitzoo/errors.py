@@ -23,6 +23,7 @@ REMEDIES = {
     "retrain": "train again, replacing the cached model (train(..., retrain=True))",
     "data": "name an MNIST file or folder (load_mnist(path), or $DIGITZOO_DATA)",
     "home": "point $DIGITZOO_HOME at a writable folder",
+    "force": "replace what is there (force=True)",
 }
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DigitzooError, ModelError
-from .files import atomic_path
+from .files import atomic_path, check_writable_folder
 
 __all__ = [
     "FORMATS",
@@ -41,6 +41,9 @@ __all__ = [
     "TRAINING_OPTIONS",
     "ExportError",
     "ModelSource",
+    "check_output",
+    "check_suffix",
+    "calibration_images",
     "export_model",
     "resolve_model",
     "default_path",
@@ -69,6 +72,13 @@ INPUT_CONTRACT = {
     "output_meaning": "probability of each digit 0-9 (softmax, sums to 1)",
 }
 _SUFFIX = {"savedmodel": "", "tflite": ".tflite", "onnx": ".onnx"}
+_FORMAT_NAME = {"savedmodel": "a SavedModel", "tflite": "a LiteRT", "onnx": "an ONNX"}
+#: Names that say a file holds a model of some format: a SavedModel folder must not wear one.
+_MODEL_SUFFIXES = (".onnx", ".tflite", ".lite", ".keras", ".h5", ".pb", ".pt", ".pth")
+#: Written into every SavedModel folder digitzoo makes: the sign that the folder may be replaced.
+MARKER = "digitzoo-export.json"
+#: What a SavedModel folder holds; anything else in a folder means it is not only an export.
+_SAVEDMODEL_ENTRIES = {"saved_model.pb", "fingerprint.pb", "variables", "assets", MARKER}
 _EXTRA = 'install the export extra: pip install "digitzoo[export]"'
 #: MNIST training digits the int8 converter calibrates on (enough for stable ranges, a few seconds).
 _REPRESENTATIVE_SIZE = 500
@@ -237,6 +247,91 @@ def _pretrained(name: str):
     return weights.load_pretrained(name), weights.weights_info(name)
 
 
+def check_suffix(path: str | os.PathLike, format: str) -> Path:
+    """Refuse a name that says another format: ``out.tflite`` for ONNX, ``cnn.onnx`` for a SavedModel folder."""
+    _check_format(format, None)
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if format == "savedmodel":
+        if suffix in _MODEL_SUFFIXES:
+            raise ExportError(f"a SavedModel is a folder, but {path} is named like a {suffix} file")
+    elif suffix != _SUFFIX[format]:
+        found = f"not {path.suffix}" if path.suffix else "it has no suffix"
+        raise ExportError(f"{_FORMAT_NAME[format]} file is named *{_SUFFIX[format]} ({found}): {path}")
+    return path
+
+
+def check_output(path: str | os.PathLike, format: str, *, force: bool = False) -> Path:
+    """Refuse an output ``path`` that the export could not write, or not without losing something.
+
+    Called before any conversion or training. A file format needs a name with its suffix whose
+    folder can be written and that is not a folder; a SavedModel needs a new folder, an empty one,
+    or one that holds a SavedModel digitzoo wrote and nothing else. ``force`` lets any other
+    folder be replaced, with all it holds, but never the working folder or one that holds it.
+    """
+    path = check_suffix(path, format)
+    if format == "savedmodel":
+        if path.exists() and not path.is_dir():
+            raise ExportError(f"{path} is a file; a SavedModel is a folder")
+        if path.is_dir():
+            if _holds_working_folder(path):
+                raise ExportError(f"{path} holds the working folder and cannot be replaced; name a new folder")
+            if not force and not _replaceable(path):
+                raise ExportError(
+                    f"{path} exists and is not a SavedModel that digitzoo wrote; nothing was written: "
+                    "name a new folder, or replace this one and everything in it",
+                    remedy="force",
+                )
+    elif path.is_dir():
+        raise ExportError(f"{path} is a folder; {_FORMAT_NAME[format]} export is a file")
+    try:
+        check_writable_folder(path.parent)
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {_reason(exc)} (in {path.parent})") from exc
+    return path
+
+
+def _holds_working_folder(path: Path) -> bool:
+    here, there = Path.cwd().resolve(), path.resolve()
+    return here == there or there in here.parents
+
+
+def _replaceable(folder: Path) -> bool:
+    """An empty folder, or one holding a SavedModel that digitzoo wrote and nothing else."""
+    try:
+        entries = {p.name for p in folder.iterdir()}
+        if not entries:
+            return True
+        if not entries <= _SAVEDMODEL_ENTRIES or "saved_model.pb" not in entries:
+            return False
+        if (folder / "assets").is_dir() and any((folder / "assets").iterdir()):
+            return False
+        if (folder / "variables").is_dir() and any(
+            not p.name.startswith("variables.") for p in (folder / "variables").iterdir()
+        ):
+            return False
+        if MARKER in entries:
+            return (folder / MARKER).is_file()
+        # Written before the marker existed: the contract variable is named in the graph.
+        with open(folder / "saved_model.pb", "rb") as f:
+            return b"input_contract" in f.read(1 << 24)
+    except OSError:
+        return False
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+@contextlib.contextmanager
+def _writing(dest: Path) -> Iterator[None]:
+    """An ``OSError`` while writing ``dest`` (a full disk …) becomes one line naming ``dest``."""
+    try:
+        yield
+    except OSError as exc:
+        raise ExportError(f"cannot write {dest}: {_reason(exc)}") from exc
+
+
 def export_model(
     model_or_name: Any,
     path: str | os.PathLike | None = None,
@@ -244,6 +339,7 @@ def export_model(
     format: str,
     quantize: str | None = None,
     representative: np.ndarray | None = None,
+    force: bool = False,
     **train_kwargs: Any,
 ) -> Path:
     """Write ``model_or_name`` (a Keras model or a zoo name, see :func:`resolve_model`) to ``path``.
@@ -253,33 +349,31 @@ def export_model(
     stores int8 weights and activations, calibrated on ``representative`` — uint8 or float images of
     shape (N, 28, 28), pixels 0–255 — or, by default, on 500 MNIST training digits; input and output
     stay float32, so the contract is unchanged. The write is atomic: a reader sees the old file or
-    folder or the new one. Returns the path written. Raises ``ExportError`` and ``ModelError``.
+    folder or the new one. ``path`` is checked before any work (:func:`check_output`): an existing
+    folder is replaced only when it holds a SavedModel digitzoo wrote, or with ``force=True``.
+    Returns the path written. Raises ``ExportError`` and ``ModelError``.
 
     For a zoo name, ``train_kwargs`` (``epochs``, ``seed``, ``train_size`` …, ``callbacks``) choose
     the model as in :func:`resolve_model`: ``export_model("cnn", format="onnx", epochs=5, seed=3)``
     exports the cached model trained so, training it first if needed.
     """
     _check_format(format, quantize)
-    if isinstance(model_or_name, str):
-        name = model_or_name
-        model = resolve_model(name, **train_kwargs).model
-    elif train_kwargs:
+    if not isinstance(model_or_name, str) and train_kwargs:
         raise ExportError(f"training options apply to a zoo name, not to a model: {', '.join(sorted(train_kwargs))}")
-    else:
-        model, name = model_or_name, getattr(model_or_name, "name", "model")
-    _check_model(model)
+    name = model_or_name if isinstance(model_or_name, str) else getattr(model_or_name, "name", "model")
     dest = Path(path) if path is not None else default_path(name, format, quantize)
+    check_output(dest, format, force=force)  # before a training or a conversion of seconds
+    model = resolve_model(name, **train_kwargs).model if isinstance(model_or_name, str) else model_or_name
+    if quantize is not None and representative is None and train_kwargs.get("data") is not None:
+        representative = calibration_images(train_kwargs["data"])  # the digits the model was trained on
+    _check_model(model)
     if format == "savedmodel":
-        with _atomic_folder(dest) as tmp:
-            _write_savedmodel(model, tmp)
-    elif format == "tflite":
-        data = _tflite_bytes(model, quantize, representative)
-        with atomic_path(dest, ".tflite") as tmp:
-            tmp.write_bytes(data)
-    else:
-        data = _onnx_bytes(model, name)
-        with atomic_path(dest, ".onnx") as tmp:
-            tmp.write_bytes(data)
+        with _writing(dest), _atomic_folder(dest) as tmp:
+            _write_savedmodel(model, tmp, name)
+        return dest
+    data = _tflite_bytes(model, quantize, representative) if format == "tflite" else _onnx_bytes(model, name)
+    with _writing(dest), atomic_path(dest, _SUFFIX[format]) as tmp:
+        tmp.write_bytes(data)
     return dest
 
 
@@ -320,17 +414,24 @@ def _archive(model: Any):
     return archive
 
 
-def _write_savedmodel(model: Any, folder: Path) -> None:
+def _write_savedmodel(model: Any, folder: Path, name: str) -> None:
     import tensorflow as tf
 
     archive = _archive(model)
     # The contract travels as a string variable, read back as tf.saved_model.load(folder).input_contract[0].
     archive.add_variable_collection("input_contract", [tf.Variable(json.dumps(INPUT_CONTRACT), trainable=False)])
-    archive.write_out(str(folder), verbose=False)
+    try:
+        archive.write_out(str(folder), verbose=False)
+    except tf.errors.OpError as exc:  # TensorFlow's own file errors (a full disk …) are not OSErrors
+        raise OSError(exc.message.strip().splitlines()[0]) from exc
+    marker = {"written_by": "digitzoo", "model": name, "format": "savedmodel", "input_contract": INPUT_CONTRACT}
+    (folder / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
 
 
 def _tflite_bytes(model: Any, quantize: str | None, representative: np.ndarray | None) -> bytes:
     import tensorflow as tf
+
+    from ._tensorflow import CONVERTER_NOISE, filtered_stderr
 
     with tempfile.TemporaryDirectory(prefix="digitzoo-export-") as tmp:
         _archive(model).write_out(tmp, verbose=False)
@@ -343,17 +444,31 @@ def _tflite_bytes(model: Any, quantize: str | None, representative: np.ndarray |
             converter.representative_dataset = lambda: ([image[None]] for image in images)
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         try:
-            data = converter.convert()
+            with filtered_stderr(CONVERTER_NOISE):
+                data = converter.convert()
         except Exception as exc:  # the converter raises ConverterError and plain exceptions alike
             raise ExportError(f"the LiteRT converter failed: {str(exc).strip().splitlines()[0]}") from exc
     return _with_tflite_metadata(data, quantize)
 
 
+def calibration_images(data: Any = None) -> np.ndarray:
+    """The MNIST training digits an int8 export calibrates on: 500 of ``data``'s, stratified.
+
+    ``data`` is what :func:`digitzoo.training.train` takes: ``None`` (the usual MNIST), a path, or
+    the arrays ``((x_train, y_train), (x_test, y_test))``; uint8 (500, 28, 28), pixels 0–255.
+    """
+    from .data import load_mnist, stratified_subset
+
+    if isinstance(data, (tuple, list)):
+        (x, y), _ = data
+        return stratified_subset(np.asarray(x), np.asarray(y), min(_REPRESENTATIVE_SIZE, len(y)))[0]
+    (images, _), _ = load_mnist(data, train_size=_REPRESENTATIVE_SIZE)
+    return images
+
+
 def _representative_images(images: np.ndarray | None) -> np.ndarray:
     if images is None:
-        from .data import load_mnist
-
-        (images, _), _ = load_mnist(train_size=_REPRESENTATIVE_SIZE)
+        images = calibration_images()
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) == 0:
         raise ExportError(f"representative images must have shape (N, 28, 28) with N ≥ 1, got {images.shape}")
@@ -408,10 +523,11 @@ def _patch_tf2onnx() -> None:
 
 @contextlib.contextmanager
 def _atomic_folder(dest: Path) -> Iterator[Path]:
-    """A new folder beside ``dest`` that replaces it (old one removed) only if the block succeeds."""
+    """A new folder beside ``dest`` that replaces it only if the block succeeds.
+
+    The old folder, which :func:`check_output` allowed to be replaced, is removed after the swap.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.exists() and not dest.is_dir():
-        raise ExportError(f"{dest} is a file; a SavedModel is a folder")
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     umask = os.umask(0)
     os.umask(umask)

@@ -89,18 +89,6 @@ def test_int8_tflite_keeps_the_accuracy_of_the_float_model(trained_mlp, digits, 
     assert read_contract(int8_file)["quantization"] == "int8"
 
 
-def test_a_savedmodel_export_replaces_the_old_folder_whole(trained_mlp, tmp_path):
-    dest = tmp_path / "mlp-savedmodel"
-    dest.mkdir()
-    (dest / "stale.txt").write_text("from an older export")
-
-    export_model(trained_mlp, dest, format="savedmodel")
-
-    assert not (dest / "stale.txt").exists()
-    assert (dest / "saved_model.pb").is_file()
-    assert [p.name for p in tmp_path.iterdir()] == ["mlp-savedmodel"]  # no temporary left behind
-
-
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -134,7 +134,8 @@ def test_training_options_belong_to_a_zoo_name_not_to_a_model(tmp_path):
     ("args", "message"),
     [
         (["--epochs", "0"], "Error: Invalid value for '--epochs': 0 is not in the range x>=1."),
-        (["--seed", "-1"], "Error: Invalid value for '--seed': -1 is not in the range x>=0."),
+        (["--seed", "-1"], "Error: Invalid value for '--seed': -1 is not in the range 0<=x<=4294967295."),
+        (["--seed", "4294967296"], "Error: Invalid value for '--seed': 4294967296 is not in the range 0<=x<=4294967295."),
         (["--train-size", "0"], "Error: Invalid value for '--train-size': 0 is not in the range 1<=x<=60000."),
         (["--batch-size", "0"], "Error: Invalid value for '--batch-size': 0 is not in the range x>=1."),
         (["--learning-rate", "nan"], "Error: Invalid value for '--learning-rate': must be a finite number, got nan"),
