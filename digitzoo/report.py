@@ -39,6 +39,8 @@ __all__ = [
 
 CLASSES = 10
 #: What :func:`write_report` writes in the report folder, by kind.
+#: How report.md begins: the sign that a folder holds an earlier report that may be replaced.
+_TITLE = "# digitzoo report: "
 REPORT_FILES = {
     "curves": "curves.png",
     "confusion": "confusion.png",
@@ -233,7 +235,22 @@ def prepare_report_folder(folder: str | os.PathLike) -> Path:
     for name in REPORT_FILES.values():
         if (folder / name).is_dir():
             raise DigitzooError(f"cannot write the report in {folder}: {folder / name} is a folder")
+    # Files of these names are replaced only as part of an earlier report, never the user's own.
+    taken = [name for name in REPORT_FILES.values() if (folder / name).exists()]
+    if taken and not _is_report(folder / REPORT_FILES["markdown"]):
+        raise DigitzooError(
+            f"cannot write the report in {folder}: it holds {', '.join(taken)} but no earlier digitzoo report; "
+            "name a new folder"
+        )
     return folder
+
+
+def _is_report(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.readline().startswith(_TITLE)
+    except OSError:
+        return False
 
 
 def write_report(report: Report, folder: str | os.PathLike, *, columns: int = 8) -> dict[str, Path]:
@@ -283,7 +300,7 @@ def report_markdown(report: Report) -> str:
         ("training time", f"{r.train_seconds:.1f} s" + (" (cached model)" if r.reused else "")),
         ("test set", f"{int(report.confusion.sum()):,} images"),
     ]
-    lines = [f"# digitzoo report: {r.name}", "", "| metric | value |", "|---|---|"]
+    lines = [f"{_TITLE}{r.name}", "", "| metric | value |", "|---|---|"]
     lines += [f"| {label} | {value} |" for label, value in rows]
     lines += ["", "## Per digit", "", "| digit | precision | recall | test images |", "|---:|---:|---:|---:|"]
     lines += [

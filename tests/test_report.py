@@ -274,3 +274,23 @@ def test_report_folder_that_cannot_be_written(tmp_path, read_only_folder):
     with pytest.raises(DigitzooError, match=r"cannot write the report in .*locked"):
         prepare_report_folder(locked)
     assert prepare_report_folder(tmp_path / "new" / "report").is_dir()
+
+
+def test_a_report_replaces_an_earlier_report_but_never_the_users_files(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.md").write_text("# My own notes\n")
+    (mine / "notes.txt").write_text("kept\n")
+    with pytest.raises(DigitzooError, match=r"it holds report.md but no earlier digitzoo report; name a new folder"):
+        prepare_report_folder(mine)
+    (mine / "report.md").unlink()
+    (mine / "curves.png").write_bytes(b"a picture of mine")
+    with pytest.raises(DigitzooError, match=r"it holds curves.png but no earlier digitzoo report"):
+        prepare_report_folder(mine)
+    assert (mine / "curves.png").read_bytes() == b"a picture of mine"
+
+    (mine / "report.md").write_text("# digitzoo report: cnn\n\n| metric | value |\n")  # an earlier report
+    assert prepare_report_folder(mine) == mine
+    (mine / "curves.png").unlink()
+    (mine / "report.md").unlink()
+    assert prepare_report_folder(mine) == mine  # other files beside the report are fine: none is replaced
