@@ -86,6 +86,8 @@ class _Group(click.Group):
     """Commands imported on first use; digitzoo's errors become one clean line and exit code 1."""
 
     def main(self, *args, **kwargs):
+        if sys.stdout is None:  # started with descriptor 1 closed (`digitzoo models >&-`)
+            _no_output()
         _replace_unencodable_output()
         return super().main(*args, **kwargs)
 
@@ -167,6 +169,13 @@ def _stopped_by(what: str, ctx: click.Context, code: int) -> NoReturn:
     start = "\n" if sys.stderr is not None and sys.stderr.isatty() else ""
     click.echo(f"{start}{what}", err=True)
     ctx.exit(code)
+
+
+def _no_output() -> NoReturn:
+    """Every command's answer goes to stdout: with none, the command would succeed in silence."""
+    if sys.stderr is not None:
+        print("Error: standard output is closed, so nothing could be shown", file=sys.stderr)
+    sys.exit(1)
 
 
 def _os_error_message(exc: OSError) -> str:

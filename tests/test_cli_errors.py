@@ -97,6 +97,17 @@ def test_output_to_a_full_disk_is_a_one_line_error():
     assert err == "Error: No space left on device\n"
 
 
+@pytest.mark.parametrize("args", [["models"], ["predict", "--json", "x.png"], ["--help"]])
+def test_a_closed_stdout_is_an_error_not_a_silent_success(args):
+    code = "from digitzoo_cli.main import cli; cli(prog_name='digitzoo')"
+    # As a shell runs `digitzoo models >&-`: the program starts with descriptor 1 closed.
+    command = ["sh", "-c", 'exec "$0" "$@" >&-', sys.executable, "-c", code, *args]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert err == "Error: standard output is closed, so nothing could be shown\n"
+
+
 def test_a_reader_that_has_gone_ends_the_command_quietly():
     """`digitzoo models | head -1`: once head has gone, there is nothing to say to anyone."""
     read, write = os.pipe()
