@@ -70,16 +70,43 @@ def _load_one(ep: EntryPoint) -> None:
 
 
 def _load_all() -> None:
-    eps = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.value != _BUILTIN_MODULE)
-    if not any(ep.value == _BUILTIN_MODULE for ep in eps):
+    eps = list(entry_points(group=ENTRY_POINT_GROUP))
+    builtin = [ep for ep in eps if ep.value == _BUILTIN_MODULE]
+    if not builtin:
         # Running from a source tree that was never installed: no metadata, same models.
         with registry.registering_from(registry.BUILTIN_SOURCE):
             importlib.import_module(_BUILTIN_MODULE)
+    _load_each(builtin)
+    others = [ep for ep in eps if ep.value != _BUILTIN_MODULE]
+    if others:
+        # A plugin may import Keras, and so TensorFlow, at module level: the same quiet import.
+        with _quiet_tensorflow():
+            _load_each(others)
+
+
+def _load_each(eps: list[EntryPoint]) -> None:
     for ep in eps:
         if (ep.name, ep.value) in _tried:  # the same distribution found twice on sys.path
             continue
         _load_one(ep)
         _tried.add((ep.name, ep.value))
+
+
+@contextlib.contextmanager
+def _quiet_tensorflow():
+    """TensorFlow's start-up lines stay off stderr if the block imports it, as in ``import_quietly``."""
+    from ._tensorflow import NOISE, filtered_stderr
+
+    if "tensorflow" in sys.modules:  # imported quietly already: nothing more will be said
+        yield
+        return
+    with filtered_stderr(NOISE):
+        try:
+            yield
+        finally:
+            if "tensorflow" in sys.modules:  # its CUDA probe speaks at the first device look-up
+                with contextlib.suppress(Exception):
+                    sys.modules["tensorflow"].config.list_physical_devices("GPU")
 
 
 def load_plugins() -> None:

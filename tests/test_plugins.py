@@ -112,6 +112,17 @@ def test_what_a_plugin_prints_goes_to_stderr(plugin_path, capsys):
     assert printed.out == "" and "Total params" in printed.err  # the builder's model.summary()
 
 
+def test_a_plugin_that_imports_keras_at_module_level_leaves_tensorflows_start_up_lines_out():
+    """zoo-noisy imports keras, and so TensorFlow, when it loads; only its own print reaches stderr."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGINS / "noisy"), os.environ.get("PYTHONPATH", "")])}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the library's own quiet import, not the CLI's setting, must do it
+    code = "from digitzoo import list_models; print(list_models('noisy')); import tensorflow as tf; tf.constant(1)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "['noisy']\n"
+    assert done.stderr == "zoo-noisy: imported\n"
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [
