@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from .params import model_names
 
 __all__ = ["serve"]
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    # FloatRange lets NaN through (every comparison with it is false); inf it refuses as out of range.
+    if not math.isfinite(value):
+        raise click.BadParameter(f"must be a finite number, got {value}")
+    return value
 
 
 @click.command()
@@ -35,6 +44,7 @@ __all__ = ["serve"]
     type=click.FloatRange(0.001, 1024),
     default=10,
     show_default=True,
+    callback=_finite,
     help="Refuse uploads (request bodies) larger than this.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No request log; only warnings and errors.")

@@ -132,6 +132,23 @@ def test_unknown_models_fail_before_anything_starts(monkeypatch):
     assert result.output == "Error: model 'lenet5' has no trained weights here; run `digitzoo train lenet5` first\n"
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("nan", "must be a finite number, got nan"),
+        ("inf", "inf is not in the range 0.001<=x<=1024."),
+        ("0", "0.0 is not in the range 0.001<=x<=1024."),
+    ],
+)
+def test_a_max_upload_that_is_no_finite_size_is_a_usage_error(monkeypatch, value, message):
+    from digitzoo.web import server
+
+    monkeypatch.setattr(server, "serve", lambda *a, **k: pytest.fail("served with a bad --max-upload-mb"))
+    result = CliRunner().invoke(cli, ["serve", "--max-upload-mb", value])
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1] == f"Error: Invalid value for '--max-upload-mb': {message}"
+
+
 def test_another_host_is_warned_about(monkeypatch):
     from digitzoo.web import server
 
