@@ -14,7 +14,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +25,7 @@ from digitzoo.predict import load_model, predict_digits, read_digits
 from digitzoo.weights import shipped
 from digitzoo.web import create_app
 from digitzoo.web.service import CUP, FILTER_SIDE
+from web_helpers import local_client
 
 ROOT = Path(__file__).resolve().parents[1]
 SEVEN = ROOT / "assets" / "digits" / "seven.jpg"
@@ -40,7 +40,7 @@ def app():
 
 @pytest.fixture
 def client(app):
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with local_client(app, raise_server_exceptions=False) as client:
         yield client
 
 
@@ -104,7 +104,7 @@ def test_models_lists_the_zoo_with_shipped_accuracy(client):
 
 
 def test_kernels_are_the_named_kernels():
-    client = TestClient(create_app())
+    client = local_client(create_app())
     body = client.get("/api/kernels").json()
     assert [k["name"] for k in body["kernels"]] == list(KERNELS)
     vertical = body["kernels"][0]
@@ -284,13 +284,13 @@ def test_wrong_content_types_are_415(client):
 
 
 def test_too_large_by_content_length_is_refused_before_reading():
-    client = TestClient(create_app(max_upload_bytes=1000))
+    client = local_client(create_app(max_upload_bytes=1000))
     response = client.post("/api/predict", files={"file": ("seven.jpg", SEVEN.read_bytes())})
     assert _error(response, 413) == "the request body is larger than the server's limit of 1000 bytes"
 
 
 def test_too_large_without_content_length_is_counted_as_it_streams():
-    client = TestClient(create_app(max_upload_bytes=1000))
+    client = local_client(create_app(max_upload_bytes=1000))
     sent = []
 
     def chunks():
@@ -420,7 +420,7 @@ def test_an_unexpected_failure_is_500_without_details(app, monkeypatch):
         raise RuntimeError("secret detail")
 
     monkeypatch.setattr(service, "kernel_list", broken)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with local_client(app, raise_server_exceptions=False) as client:
         response = client.get("/api/kernels")
     assert response.status_code == 500 and response.json() == {"error": "internal error"}
     assert "secret" not in response.text
@@ -487,7 +487,7 @@ def test_a_slow_prediction_does_not_block_other_requests(app, monkeypatch):
         return predict_image(*args, **kwargs)
 
     monkeypatch.setattr(service, "predict_image", slow)
-    with TestClient(app) as client:
+    with local_client(app) as client:
         answers = []
         seven = {"image": _data_url(read_image(SEVEN))}
         worker = threading.Thread(target=lambda: answers.append(client.post("/api/predict", json=seven)))
@@ -542,7 +542,7 @@ def test_at_most_two_images_are_worked_on_at_once(app, monkeypatch):
 
     monkeypatch.setattr(predict, "read_digits", counting)
     seven = {"image": _data_url(read_image(SEVEN))}
-    with TestClient(app) as client:
+    with local_client(app) as client:
         answers = []
         post = lambda: answers.append(client.post("/api/predict", json=seven))  # noqa: E731
         workers = [threading.Thread(target=post) for _ in range(5)]
@@ -579,7 +579,7 @@ def test_fastapis_validation_errors_become_one_line():
     def probe(n: int, m: int) -> dict:
         return {"n": n}
 
-    response = TestClient(app).get("/probe?n=x")
+    response = local_client(app).get("/probe?n=x")
     assert _error(response, 422) == (
         "query.n: Input should be a valid integer, unable to parse string as an integer; query.m: Field required"
     )

@@ -11,7 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -22,6 +22,10 @@ from digitzoo_cli.main import cli
 
 START_TIMEOUT = 120  # seconds: loading the model on a loaded CI machine
 _LINE = "digitzoo serve: http://127.0.0.1:{port} (model cnn-best; Ctrl-C stops)"
+_REFUSED = (
+    "host {!r} is not served here: the server answers to the names it was started for "
+    "(digitzoo serve --allow-host NAME adds one)"
+)
 
 
 def _free_port() -> int:
@@ -67,16 +71,30 @@ def _first_line(process: subprocess.Popen, timeout: float) -> str:
     return process.stdout.readline().rstrip("\n")
 
 
+def _get(port: int, host: str | None = None) -> tuple[int, dict]:
+    """Status and JSON body of GET /api/models, with ``host`` as the Host header if given."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/models", headers={"Host": host} if host else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as refused:
+        with refused:
+            return refused.code, json.load(refused)
+
+
 @pytest.mark.parametrize("signum, last_line", [(signal.SIGINT, "Interrupted"), (signal.SIGTERM, "Terminated")])
 def test_serve_starts_answers_and_stops_on_a_signal(signum, last_line):
     port = _free_port()
-    process = _start("--port", str(port), "--quiet")
+    process = _start("--port", str(port), "--quiet", "--allow-host", "digits.example")
     try:
         line = _first_line(process, START_TIMEOUT)
         assert line == _LINE.format(port=port), process.stderr.read() if process.poll() is not None else line
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/models", timeout=30) as response:
-            body = json.load(response)
-        assert body["default"] == "cnn-best" and any(m["name"] == "cnn-best" for m in body["models"])
+        status, body = _get(port)
+        assert status == 200 and body["default"] == "cnn-best" and any(m["name"] == "cnn-best" for m in body["models"])
+        # Only the names it serves: another site's name (DNS rebinding) is refused in one JSON line.
+        for host in (f"localhost:{port}", f"digits.example:{port}", "[::1]"):
+            assert _get(port, host)[0] == 200, host
+        assert _get(port, f"evil.example:{port}") == (421, {"error": _REFUSED.format("evil.example")})
         process.send_signal(signum)
         out, err = process.communicate(timeout=30)
     finally:
@@ -152,7 +170,7 @@ def test_a_max_upload_that_is_no_finite_size_is_a_usage_error(monkeypatch, value
 def test_another_host_is_warned_about(monkeypatch):
     from digitzoo.web import server
 
-    def run(host, port, model, *, max_upload_bytes, quiet, on_ready):
+    def run(host, port, model, *, max_upload_bytes, allowed_hosts, quiet, on_ready):
         # The CLI's part only: uvicorn inside CliRunner would point its log handlers at the
         # runner's captured stderr, which is closed once the command returns.
         on_ready(url_of(host, 8123), "cnn-best")

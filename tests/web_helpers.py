@@ -32,6 +32,7 @@ __all__ = [
     "draw_by_touch",
     "free_port",
     "launch_chromium",
+    "local_client",
     "serve",
     "wait_for_answer",
 ]
@@ -69,6 +70,14 @@ def digitzoo_command() -> list[str]:
     if found is None:
         raise FileNotFoundError(f"no digitzoo command beside {sys.executable} or on PATH")
     return [found]
+
+
+def local_client(app, **kwargs):
+    """FastAPI's test client, its requests sent to ``localhost``: its own host name (testserver)
+    is none the app answers to, as a name no site could have pointed at the server."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(app, base_url="http://localhost", **kwargs)
 
 
 def free_port() -> int:

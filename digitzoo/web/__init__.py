@@ -7,6 +7,7 @@ nor uvicorn: both load when one of the two functions is called.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .limits import DEFAULT_MAX_UPLOAD_BYTES
@@ -18,9 +19,15 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "create_app", "serve"]
 
 
-def create_app(model: str | None = None, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> FastAPI:
+def create_app(
+    model: str | None = None,
+    *,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    allowed_hosts: Iterable[str] = (),
+) -> FastAPI:
     """The web app with ``model`` (None: the most accurate shipped one) loaded now; request bodies
-    over ``max_upload_bytes`` are refused before they are read. See :mod:`digitzoo.web.app`."""
+    over ``max_upload_bytes`` are refused before they are read; only requests for ``localhost``, a
+    loopback address or one of ``allowed_hosts`` are answered. See :mod:`digitzoo.web.app`."""
     from .app import create_app as create
 
-    return create(model, max_upload_bytes=max_upload_bytes)
+    return create(model, max_upload_bytes=max_upload_bytes, allowed_hosts=allowed_hosts)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import DigitzooError, ModelError, UnknownModelError
 from . import service
+from .hosts import AllowedHosts, HostCheck
 from .limits import DEFAULT_MAX_UPLOAD_BYTES, BodyLimit, BodyTooLarge
 from .schemas import ERRORS, FilterAnswer, KernelsAnswer, ModelsAnswer, PredictAnswer
 from .service import Models, RequestError
@@ -71,12 +73,22 @@ def _body(fields: dict[str, Any], required: list[str]) -> dict[str, Any]:
     }
 
 
-def create_app(model: str | None = None, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> FastAPI:
+def create_app(
+    model: str | None = None,
+    *,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    allowed_hosts: Iterable[str] = (),
+) -> FastAPI:
     """The web app, with ``model`` (None: the most accurate shipped one) loaded now.
 
     Request bodies over ``max_upload_bytes`` are refused with 413 before they are read whole.
-    Unknown model names raise ``UnknownModelError``; a model without weights, ``RequestError``.
+    The app answers only requests whose ``Host`` is ``localhost``, a loopback address or one of
+    ``allowed_hosts`` (names or addresses, without port); 0.0.0.0 or :: among them also allows
+    any IP address and this machine's host name (see :mod:`digitzoo.web.hosts`). Others get 421.
+    Unknown model names raise ``UnknownModelError``; a model without weights, ``RequestError``;
+    a name in ``allowed_hosts`` that is not a host name, ``ValueError``.
     """
+    hosts = AllowedHosts(allowed_hosts)  # a bad name fails before the model is loaded
     models = Models(model)
     app = FastAPI(
         title="digitzoo",
@@ -87,6 +99,7 @@ def create_app(model: str | None = None, *, max_upload_bytes: int = DEFAULT_MAX_
     )
     app.state.models = models
     app.add_middleware(BodyLimit, max_bytes=max_upload_bytes)
+    app.add_middleware(HostCheck, hosts=hosts)  # added last, runs first: no other host gets anything
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

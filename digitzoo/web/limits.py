@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Awaitable, Callable
 
-__all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "BodyTooLarge", "BodyLimit", "too_large_message"]
+__all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "BodyTooLarge", "BodyLimit", "send_error", "too_large_message"]
 
 DEFAULT_MAX_UPLOAD_BYTES = 10 << 20  # a 12-megapixel phone JPEG is 3–6 MB; a canvas PNG a few kB
 
@@ -47,10 +47,10 @@ class BodyLimit:
             return
         declared = _content_length(scope)
         if declared == "invalid":
-            await _error(send, 400, "the Content-Length header is not a whole number")
+            await send_error(send, 400, "the Content-Length header is not a whole number")
             return
         if declared is not None and declared > self.max_bytes:
-            await _error(send, 413, too_large_message(self.max_bytes))
+            await send_error(send, 413, too_large_message(self.max_bytes))
             return
         received = 0
         started = False
@@ -74,7 +74,7 @@ class BodyLimit:
         except BodyTooLarge as exc:
             if started:  # the app answered before reading the whole body: nothing left to say
                 return
-            await _error(send, 413, str(exc))
+            await send_error(send, 413, str(exc))
 
 
 def _content_length(scope: Scope) -> int | None | str:
@@ -85,7 +85,7 @@ def _content_length(scope: Scope) -> int | None | str:
     return None
 
 
-async def _error(send: Send, status: int, message: str) -> None:
+async def send_error(send: Send, status: int, message: str) -> None:
     body = json.dumps({"error": message}, separators=(",", ":")).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if status == 413:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from ..errors import DigitzooError
+from .hosts import host_name
 from .limits import DEFAULT_MAX_UPLOAD_BYTES
 
 __all__ = ["is_loopback", "url_of", "serve"]
@@ -34,10 +35,17 @@ def serve(
     model: str | None = None,
     *,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    allowed_hosts: Iterable[str] = (),
     quiet: bool = False,
     on_ready: Callable[[str, str], None] | None = None,
 ) -> None:
     """Serve the page and the API on ``host``:``port`` until interrupted.
+
+    Requests are answered only if their ``Host`` names ``localhost``, a loopback address,
+    ``host`` itself or one of ``allowed_hosts`` (with any port), so that no other site can read
+    the API through DNS rebinding; other hosts get 421. Bound to all interfaces (``host`` 0.0.0.0
+    or ::), any IP address and this machine's host name are answered too; other names by which
+    other machines reach it (a DNS name) must be in ``allowed_hosts``.
 
     ``model`` (None: the most accurate shipped one) is loaded first, then the port is bound;
     ``on_ready(url, model_name)`` is called once the server has started and handles signals. A
@@ -49,7 +57,13 @@ def serve(
 
     from .app import create_app
 
-    app = create_app(model, max_upload_bytes=max_upload_bytes)
+    if isinstance(allowed_hosts, str):
+        allowed_hosts = [allowed_hosts]
+    try:
+        bound = [host_name(host)]
+    except ValueError:
+        bound = []  # no name a client could send: _bind says what is wrong with it
+    app = create_app(model, max_upload_bytes=max_upload_bytes, allowed_hosts=[*bound, *allowed_hosts])
     sock = _bind(host, port)
     try:
         bound_port = sock.getsockname()[1]
