@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SEVEN = ROOT / "assets" / "digits" / "seven.jpg"
 ROW = ROOT / "assets" / "digits" / "row.jpg"
 PHOTOS = sorted((ROOT / "tests" / "data" / "photos").iterdir())
+#: Seconds before a wait between threads gives up: a guard against a hang, never a measure of speed.
+HANG_GUARD = 120
 
 
 @pytest.fixture(scope="module")
@@ -483,7 +485,7 @@ def test_a_slow_prediction_does_not_block_other_requests(app, monkeypatch):
 
     def slow(*args, **kwargs):
         started.set()
-        assert release.wait(30), "never released"
+        assert release.wait(HANG_GUARD), "never released"
         return predict_image(*args, **kwargs)
 
     monkeypatch.setattr(service, "predict_image", slow)
@@ -493,11 +495,11 @@ def test_a_slow_prediction_does_not_block_other_requests(app, monkeypatch):
         worker = threading.Thread(target=lambda: answers.append(client.post("/api/predict", json=seven)))
         worker.start()
         try:
-            assert started.wait(30), "the prediction never started"
+            assert started.wait(HANG_GUARD), "the prediction never started"
             assert client.get("/api/models").status_code == 200  # answered while the prediction waits
         finally:
             release.set()
-            worker.join(30)
+            worker.join(HANG_GUARD)
     assert answers[0].json()["digits"] == "7"
 
 
@@ -521,26 +523,31 @@ def test_a_content_length_that_is_no_number_is_400():
 
 
 def test_at_most_two_images_are_worked_on_at_once(app, monkeypatch):
+    # Synchronised by events, not by a clock: two requests hold their slots until the test has
+    # seen both inside and found the gate shut to a third, however slow the machine.
     import threading
 
     from digitzoo import predict
+    from digitzoo.web import service
     from digitzoo.web.service import IMAGE_SLOTS
 
     changed, running, most = threading.Condition(), [0], [0]
+    release = threading.Event()
     read = predict.read_digits
 
-    def counting(*args, **kwargs):
+    def holding(*args, **kwargs):
         with changed:
             running[0] += 1
             most[0] = max(most[0], running[0])
             changed.notify_all()
-            # Hold the slot until a second request runs too (or a while has passed): a third
-            # that got in beside them would show in ``most``.
-            changed.wait_for(lambda: running[0] >= 3, timeout=1)
-            running[0] -= 1
-        return read(*args, **kwargs)
+        try:
+            assert release.wait(HANG_GUARD), "never released"
+            return read(*args, **kwargs)
+        finally:
+            with changed:
+                running[0] -= 1
 
-    monkeypatch.setattr(predict, "read_digits", counting)
+    monkeypatch.setattr(predict, "read_digits", holding)
     seven = {"image": _data_url(read_image(SEVEN))}
     with local_client(app) as client:
         answers = []
@@ -548,8 +555,17 @@ def test_at_most_two_images_are_worked_on_at_once(app, monkeypatch):
         workers = [threading.Thread(target=post) for _ in range(5)]
         for worker in workers:
             worker.start()
-        for worker in workers:
-            worker.join(60)
+        try:
+            with changed:
+                assert changed.wait_for(lambda: running[0] >= IMAGE_SLOTS, timeout=HANG_GUARD), "never two at once"
+            third = service._slots.acquire(blocking=False)  # what a third request would get now
+            if third:
+                service._slots.release()
+            assert not third and running[0] == IMAGE_SLOTS
+        finally:
+            release.set()
+            for worker in workers:
+                worker.join(HANG_GUARD)
     assert [a.json()["digits"] for a in answers] == ["7"] * 5
     assert most[0] == IMAGE_SLOTS == 2
 
