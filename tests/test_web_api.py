@@ -97,11 +97,11 @@ def test_models_lists_the_zoo_with_shipped_accuracy(client):
     for name, info in shipped().items():
         assert by_name[name]["pretrained"] is True
         assert by_name[name]["test_accuracy"] == info.test_accuracy
-    lenet5 = {"pretrained": False, "test_accuracy": None, "available": False, "loaded": False}
+    lenet5 = {"pretrained": False, "test_accuracy": None, "available": False, "loaded": False, "problem": None}
     assert by_name["lenet5"] == by_name["lenet5"] | lenet5  # empty homes: nobody trained it
     assert by_name["cnn-best"]["loaded"] is True
     assert [m["name"] for m in body["models"] if m["available"]] == sorted(shipped())
-    fields = {"name", "description", "params", "pretrained", "test_accuracy", "available", "loaded"}
+    fields = {"name", "description", "params", "pretrained", "test_accuracy", "available", "loaded", "problem"}
     assert set(by_name["mlp"]) == fields
 
 
@@ -426,6 +426,89 @@ def test_an_unexpected_failure_is_500_without_details(app, monkeypatch):
         response = client.get("/api/kernels")
     assert response.status_code == 500 and response.json() == {"error": "internal error"}
     assert "secret" not in response.text
+
+
+def _damage_cache_entry(name: str) -> Path:
+    """Write ``{bad`` as the sidecar ``train(name)`` looks up in this test's home, as a damaged
+    cache entry looks."""
+    from digitzoo.cache import ModelCache
+    from digitzoo.training import train
+
+    looked_up = []
+    lookup = ModelCache.lookup
+
+    def spy(self, model, key):
+        looked_up.append(self.paths(model, key)[1])
+        return lookup(self, model, key)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ModelCache, "lookup", spy)
+        assert train(name, only_cached=True, load=False) is None
+    (sidecar,) = looked_up
+    sidecar.parent.mkdir(parents=True, exist_ok=True)
+    sidecar.write_text("{bad")
+    return sidecar
+
+
+@pytest.mark.parametrize("name", ["lenet5", "mlp"])
+def test_a_damaged_cache_entry_marks_its_model_and_the_rest_is_listed(name):
+    import os
+
+    sidecar = _damage_cache_entry(name)
+    home = os.environ["DIGITZOO_HOME"]
+    with local_client(create_app(), raise_server_exceptions=False) as client:
+        response = client.get("/api/models")
+        assert response.status_code == 200, response.text
+        listed = {m["name"]: m for m in response.json()["models"]}
+        assert listed[name]["available"] is False
+        assert listed[name]["problem"] == (
+            f"its cached trained model on the server is damaged; `digitzoo train {name} --retrain` replaces it"
+        )
+        others = [m for m in listed.values() if m["name"] != name]
+        assert all(m["problem"] is None for m in others)
+        assert {m["name"] for m in others if m["available"]} == set(shipped()) - {name}
+        # Reading digits with it is the server's fault (500), said without the server's paths.
+        seven = {"image": _data_url(read_image(SEVEN)), "model": name}
+        answer = client.post("/api/predict", json=seven)
+        assert _error(answer, 500) == (
+            "a cached model on the server is damaged; the server's log says which (retraining it replaces it)"
+        )
+    for text in (response.text, answer.text):
+        assert home not in text and sidecar.name not in text
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        ("CacheError", "a cached model on the server is damaged; the server's log says which (retraining it replaces it)"),
+        ("DataError", "the server cannot read its MNIST data; the server's log says why"),
+        ("ModelError", "a model on the server is damaged or does not fit the zoo; the server's log says which"),
+    ],
+)
+def test_the_servers_own_faults_are_500_without_its_paths(app, monkeypatch, caplog, error, message):
+    from digitzoo import errors
+    from digitzoo.web import service
+
+    def broken():
+        raise getattr(errors, error)("/srv/secret/home/models/cnn-0123.json is not valid JSON")
+
+    monkeypatch.setattr(service, "kernel_list", broken)
+    with local_client(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/kernels")
+    assert _error(response, 500) == message and "/srv/secret" not in response.text
+    assert "/srv/secret/home/models/cnn-0123.json" in caplog.text  # the server's owner learns which
+
+
+def test_a_missing_default_picture_or_page_is_500_without_paths(client, monkeypatch, tmp_path):
+    from digitzoo.web import app as web_app
+    from digitzoo.web import service
+
+    monkeypatch.setattr(service, "CUP", tmp_path / "no-cup.jpg")
+    response = client.post("/api/filter", json={"kernel": "vertical"})
+    assert _error(response, 500) == "the default picture (the cup) is not installed with digitzoo on this server"
+    assert str(tmp_path) not in response.text
+    monkeypatch.setattr(web_app, "STATIC", tmp_path)
+    assert _error(client.get("/"), 500) == "the page is not installed with digitzoo on this server"
 
 
 # Nothing a client sends is a 500 ------------------------------------------------------------------

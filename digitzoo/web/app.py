@@ -4,9 +4,11 @@ result into JSON. No image maths here.
 ``/api/predict`` and ``/api/filter`` take either multipart/form-data (an uploaded ``file``) or
 JSON (``{"image": "data:image/png;base64,..."}``, what the canvas sends). FastAPI declares one
 body type per route, so these two read the body themselves and describe both forms in the OpenAPI
-schema. Work on images runs in the thread pool, off the event loop. Every error is a 4xx
-``{"error": "one line"}``; anything unexpected is a 500 ``{"error": "internal error"}`` without
-a traceback.
+schema. Work on images runs in the thread pool, off the event loop. Every error is
+``{"error": "one line"}``: 4xx for what the request got wrong, 5xx for the server's own faults (a
+damaged cache, missing data or files), whose details go to the server's log, never to the client:
+no message sent names a file on the server. Anything unexpected is a 500 ``{"error": "internal
+error"}`` without a traceback.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import DigitzooError, ModelError, UnknownModelError
+from ..errors import CacheError, DataError, DigitzooError, ModelError, UnknownModelError
 from . import service
 from .hosts import AllowedHosts, HostCheck
 from .limits import DEFAULT_MAX_UPLOAD_BYTES, BodyLimit, BodyTooLarge
@@ -107,7 +109,7 @@ def create_app(
     def index() -> FileResponse:
         page = STATIC / "index.html"
         if not page.is_file():
-            raise RequestError(404, "the page is not installed (digitzoo/web/static/index.html)")
+            raise RequestError(500, "the page is not installed with digitzoo on this server")
         return FileResponse(page)
 
     @app.get("/api/models", summary="The model zoo, with shipped test accuracy", response_model=ModelsAnswer)
@@ -236,20 +238,40 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+#: What a client is told of the library's errors that are the server's fault. Their own messages
+#: name files on the server, so they go to the server's log only.
+_SERVER_FAULTS: dict[type[DigitzooError], str] = {
+    CacheError: "a cached model on the server is damaged; the server's log says which (retraining it replaces it)",
+    DataError: "the server cannot read its MNIST data; the server's log says why",
+    ModelError: "a model on the server is damaged or does not fit the zoo; the server's log says which",
+}
+
+
 def _status(exc: DigitzooError) -> int:
     if isinstance(exc, RequestError):
         return exc.status
     if isinstance(exc, UnknownModelError):
         return 404
-    if isinstance(exc, ModelError):
-        return 500  # the installed weights are damaged: the server's fault, said in one line
+    if isinstance(exc, tuple(_SERVER_FAULTS)):
+        return 500  # the server's own files are at fault, not the request
     return 422  # ImageError, KernelError (bad matrix, unknown kernel), bad options
+
+
+def _client_message(exc: DigitzooError) -> str:
+    """The one line a client gets: the error's own, unless it is a server fault naming server files."""
+    for kind, message in _SERVER_FAULTS.items():
+        if isinstance(exc, kind):
+            return message
+    return str(exc)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DigitzooError)
     async def digitzoo_error(request: Request, exc: DigitzooError) -> JSONResponse:
-        return _error(_status(exc), str(exc))
+        status = _status(exc)
+        if status >= 500:
+            _log.error("server fault on %s %s: %s", request.method, request.url.path, exc)
+        return _error(status, _client_message(exc))
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:

@@ -35,6 +35,9 @@ class ModelEntry(BaseModel):
     test_accuracy: float | None = Field(description="the shipped weights' accuracy on MNIST's test set, 0–1")
     available: bool = Field(description="it reads digits here without training (shipped, or trained by the user)")
     loaded: bool = Field(description="it is in the server's memory already")
+    problem: str | None = Field(
+        default=None, description="why it cannot read digits here although it seems to (a damaged cache entry), or null"
+    )
 
 
 class ModelsAnswer(BaseModel):
@@ -97,6 +100,7 @@ ERRORS = {
     for status, text in {
         400: "malformed JSON or multipart body, a bad data URL, an empty image",
         404: "unknown model",
+        500: "the server's own fault (a damaged model or cache entry); details in the server's log, not here",
         409: "a model without trained weights here (a request never trains)",
         413: "the request body is over the server's limit",
         415: "neither multipart/form-data nor JSON, or a data URL of something else than an image",

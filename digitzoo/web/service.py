@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
 import threading
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DigitzooError, KernelError
+from ..errors import CacheError, DigitzooError, ImageError, KernelError
 
 __all__ = [
     "CUP",
@@ -49,6 +50,7 @@ _MATRIX_LIKE = re.compile(r"[\d\s,;.eE+\-#]+")
 #: and the work is CPU-bound: more requests at once only wait, in line, rather than fill memory.
 IMAGE_SLOTS = 2
 _slots = threading.BoundedSemaphore(IMAGE_SLOTS)
+_log = logging.getLogger(__name__)
 
 
 class RequestError(DigitzooError):
@@ -99,18 +101,24 @@ class Models:
 
 
 def has_weights(name: str) -> bool:
-    """Whether ``name`` can be loaded without training: shipped weights, or a model the user trained."""
+    """Whether ``name`` can be loaded without training: shipped weights, or a model the user trained.
+
+    The user's cache is asked first, shipped models too: ``load_model`` prefers a cached model, so
+    a damaged cache entry (``CacheError``) keeps even a shipped model from loading.
+    """
     from ..training import train
     from ..weights import shipped
 
-    return name in shipped() or train(name, only_cached=True, load=False) is not None
+    return train(name, only_cached=True, load=False) is not None or name in shipped()
 
 
 def model_list(models: Models) -> dict[str, Any]:
     """Every registered model with its shipped test accuracy (None: no weights shipped).
 
     ``available``: it can read digits here without training (shipped weights, or a model the user
-    trained with its default recipe); ``loaded``: it is in memory already.
+    trained with its default recipe); ``loaded``: it is in memory already; ``problem``: why it is
+    not available although it may seem so (its cache entry is damaged), without server paths —
+    one bad model is marked, the others are listed as ever.
     """
     from ..registry import list_models, model_info
 
@@ -118,6 +126,7 @@ def model_list(models: Models) -> dict[str, Any]:
     for name in list_models():
         spec = model_info(name)
         weights = spec.pretrained
+        available, problem = _availability(models, name)
         listed.append(
             {
                 "name": name,
@@ -125,11 +134,25 @@ def model_list(models: Models) -> dict[str, Any]:
                 "params": spec.params,
                 "pretrained": weights is not None,
                 "test_accuracy": None if weights is None else weights.test_accuracy,
-                "available": name in models.loaded or has_weights(name),
+                "available": available,
                 "loaded": name in models.loaded,
+                "problem": problem,
             }
         )
     return {"default": models.default, "models": listed}
+
+
+def _availability(models: Models, name: str) -> tuple[bool, str | None]:
+    """(available, problem) of one model; the details of a problem go to the server's log."""
+    if name in models.loaded:
+        return True, None
+    try:
+        return has_weights(name), None
+    except DigitzooError as exc:
+        _log.warning("model %s is listed as unavailable: %s", name, exc)
+        if isinstance(exc, CacheError):
+            return False, f"its cached trained model on the server is damaged; `digitzoo train {name} --retrain` replaces it"
+        return False, "the server cannot tell whether it has weights for it; the server's log says why"
 
 
 def kernel_list() -> dict[str, Any]:
@@ -196,7 +219,7 @@ def filter_picture(
     """An encoded image (None: the cup) filtered as ``digitzoo filter`` filters it, after shrinking
     it to ``FILTER_SIDE`` on its longer side; the original (as filtered) and the result as PNG data URLs."""
     from ..image.filters import filter_image, show_image
-    from ..image.io import decode_image, fit_side, load_image
+    from ..image.io import decode_image, fit_side
 
     label, matrix = web_kernel(kernel)
     for value, what in ((mode, "mode"), (border, "border"), (display, "display")):
@@ -205,7 +228,7 @@ def filter_picture(
     if not isinstance(color, bool):
         raise RequestError(422, f"color must be true or false, got {color!r}")
     with _slots:
-        pixels = load_image(CUP).pixels if data is None else decode_image(_non_empty(data, name), name=name)
+        pixels = _cup() if data is None else decode_image(_non_empty(data, name), name=name)
         shown = fit_side(pixels, FILTER_SIDE)
         result = filter_image(shown, matrix, mode=mode, border=border, display=display, color=color)
         original, filtered = data_url(show_image(shown, color=True)), data_url(result.picture)
@@ -265,6 +288,18 @@ def data_url(image: np.ndarray) -> str:
     from ..image.io import encode_png
 
     return "data:image/png;base64," + base64.b64encode(encode_png(image)).decode("ascii")
+
+
+def _cup() -> np.ndarray:
+    """The default picture's pixels; a missing or damaged one is the server's fault (500), and its
+    path stays in the server's log."""
+    from ..image.io import load_image
+
+    try:
+        return load_image(CUP).pixels
+    except ImageError as exc:
+        _log.error("the default picture cannot be read: %s", exc)
+        raise RequestError(500, "the default picture (the cup) is not installed with digitzoo on this server") from None
 
 
 def _non_empty(data: bytes, name: str) -> bytes:
