@@ -428,6 +428,34 @@ def test_an_unexpected_failure_is_500_without_details(app, monkeypatch):
     assert "secret" not in response.text
 
 
+_CUT = "malformed multipart body: it ends before its closing boundary"
+
+
+def _multipart(data: bytes, boundary: bytes = b"x") -> bytes:
+    head = b'Content-Disposition: form-data; name="file"; filename="seven.jpg"\r\nContent-Type: image/jpeg'
+    return b"--" + boundary + b"\r\n" + head + b"\r\n\r\n" + data + b"\r\n--" + boundary + b"--\r\n"
+
+
+@pytest.mark.parametrize("keep", [-3, -4, -7, -9, 60, 20])
+def test_a_multipart_body_cut_before_its_closing_boundary_is_400(client, keep):
+    # The parser drops an unfinished part silently: the cut upload was "no image" (422).
+    body = _multipart(SEVEN.read_bytes())[:keep]
+    response = client.post("/api/predict", content=body, headers={"content-type": "multipart/form-data; boundary=x"})
+    assert _error(response, 400) == _CUT
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 4096])
+def test_a_whole_multipart_body_is_read_however_it_is_cut_into_chunks(client, chunk):
+    # The closing boundary is found across chunks too, and an epilogue after it is allowed.
+    body = _multipart(SEVEN.read_bytes(), b"b0undary") + b"epilogue"
+    chunks = iter([body[i : i + chunk] for i in range(0, len(body), chunk)])
+    response = client.post(
+        "/api/predict", content=chunks, headers={"content-type": 'multipart/form-data; boundary="b0undary"'}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["digits"] == "7"
+
+
 def _damage_cache_entry(name: str) -> Path:
     """Write ``{bad`` as the sidecar ``train(name)`` looks up in this test's home, as a damaged
     cache entry looks."""

@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import CacheError, DataError, DigitzooError, ModelError, UnknownModelError
 from . import service
 from .hosts import AllowedHosts, HostCheck
-from .limits import DEFAULT_MAX_UPLOAD_BYTES, BodyLimit, BodyTooLarge
+from .limits import DEFAULT_MAX_UPLOAD_BYTES, BodyLimit, BodyTooLarge, Message, Receive
 from .schemas import ERRORS, FilterAnswer, KernelsAnswer, ModelsAnswer, PredictAnswer
 from .service import Models, RequestError
 
@@ -197,11 +197,18 @@ def _json_fields(body: bytes, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 async def _form_fields(request: Request, names: tuple[str, ...]) -> dict[str, Any]:
+    ending = _ClosingBoundary.of(request.headers["content-type"])
+    if ending is not None:  # None: no boundary, which request.form() refuses with 400
+        request = Request(request.scope, ending.watch(request.receive))
     try:
         form = await request.form(max_files=1, max_fields=len(names) + 2)
     except StarletteHTTPException as exc:  # too many files or fields, a malformed body
         raise RequestError(400, f"malformed multipart body: {exc.detail}") from None
     try:
+        if ending is not None and not ending.seen:
+            # The parser keeps the parts it finished and drops the rest silently: a cut body
+            # would be read as one without its image.
+            raise RequestError(400, "malformed multipart body: it ends before its closing boundary")
         fields: dict[str, Any] = {}
         for name in names:
             value = form.get(name)
@@ -218,6 +225,42 @@ async def _form_fields(request: Request, names: tuple[str, ...]) -> dict[str, An
         return fields
     finally:
         await form.close()
+
+
+class _ClosingBoundary:
+    """Watches a multipart body as it streams in for its close delimiter (CRLF ``--boundary--``),
+    which python-multipart does not require (its ``finalize`` checks nothing)."""
+
+    def __init__(self, boundary: bytes) -> None:
+        self.mark = b"\r\n--" + boundary + b"--"
+        self.tail = b"\r\n"  # the body's start counts as a line's start
+        self.seen = False
+
+    @classmethod
+    def of(cls, content_type: str) -> _ClosingBoundary | None:
+        """The watcher for a multipart Content-Type's boundary; None if it names none."""
+        try:
+            from python_multipart.multipart import parse_options_header
+        except ModuleNotFoundError:  # python-multipart before 0.0.13, as Starlette allows
+            from multipart.multipart import parse_options_header
+
+        boundary = parse_options_header(content_type)[1].get(b"boundary")
+        return cls(boundary) if boundary else None
+
+    def feed(self, chunk: bytes) -> None:
+        if not self.seen:
+            window = self.tail + chunk
+            self.seen = self.mark in window
+            self.tail = window[-(len(self.mark) - 1) :]
+
+    def watch(self, receive: Receive) -> Receive:
+        async def watching() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                self.feed(message.get("body", b""))
+            return message
+
+        return watching
 
 
 def _version() -> str:

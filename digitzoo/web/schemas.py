@@ -98,7 +98,7 @@ class FilterAnswer(BaseModel):
 ERRORS = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
-        400: "malformed JSON or multipart body, a bad data URL, an empty image",
+        400: "malformed JSON or multipart body (one cut before its closing boundary too), a bad data URL, an empty image",
         404: "unknown model",
         500: "the server's own fault (a damaged model or cache entry); details in the server's log, not here",
         409: "a model without trained weights here (a request never trains)",
