@@ -112,6 +112,13 @@ def test_what_a_plugin_prints_goes_to_stderr(plugin_path, capsys):
     assert printed.out == "" and "Total params" in printed.err  # the builder's model.summary()
 
 
+def test_a_plugin_as_the_readme_writes_it_lists_its_models_without_importing_tensorflow():
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGINS / "good"), os.environ.get("PYTHONPATH", "")])}
+    code = "import sys; from digitzoo import list_models; print(list_models('soft*'), 'tensorflow' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "['softmax'] False\n", "")
+
+
 def test_a_plugin_that_imports_keras_at_module_level_leaves_tensorflows_start_up_lines_out():
     """zoo-noisy imports keras, and so TensorFlow, when it loads; only its own print reaches stderr."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGINS / "noisy"), os.environ.get("PYTHONPATH", "")])}
