@@ -17,6 +17,7 @@ import urllib.request
 import pytest
 from click.testing import CliRunner
 
+from conftest import sigint_at_default
 from digitzoo.web.server import is_loopback, url_of
 from digitzoo_cli.main import cli
 
@@ -56,7 +57,9 @@ def _port_is_free(port: int) -> bool:
 def _start(*args: str) -> subprocess.Popen:
     command = [sys.executable, "-c", "from digitzoo_cli.main import cli; cli()", "serve", *args]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=sigint_at_default
+    )
 
 
 def _first_line(process: subprocess.Popen, timeout: float) -> str:

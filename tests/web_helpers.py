@@ -22,6 +22,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conftest import sigint_at_default
+
 __all__ = [
     "CHROMIUM",
     "CHROMIUM_ARGS",
@@ -109,7 +111,9 @@ def serve(
     log = home / "serve.log"
     argv = [*(command or digitzoo_command()), "serve", "--host", "127.0.0.1", "--port", str(port), *args]
     with open(log, "wb") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        process = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True, preexec_fn=sigint_at_default
+        )
     server = Server(process, f"http://127.0.0.1:{port}", log)
     try:
         _wait_until_up(server, timeout)
