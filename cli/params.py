@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
-__all__ = ["MODELS_KEY", "model_names", "figure_path"]
+__all__ = ["MODELS_KEY", "model_names", "figure_path", "finite"]
 
 #: ``ctx.meta`` key of the model names the command was given (a tuple), for error hints.
 MODELS_KEY = "digitzoo.models"
@@ -36,4 +38,11 @@ def figure_path(ctx: click.Context, param: click.Parameter, value):
         check_figure_path(value)
     except DigitzooError as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
+def finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """Callback for a number option: ``FloatRange`` lets NaN through (every comparison with it is false)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"must be a finite number, got {value}", ctx=ctx, param=param)
     return value

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import math
 
 import click
 
-from .params import model_names
+from .params import finite, model_names
 
 __all__ = ["serve"]
-
-
-def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    # FloatRange lets NaN through (every comparison with it is false); inf it refuses as out of range.
-    if not math.isfinite(value):
-        raise click.BadParameter(f"must be a finite number, got {value}")
-    return value
 
 
 def _host_names(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
@@ -53,7 +45,7 @@ def _host_names(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     type=click.FloatRange(0.001, 1024),
     default=10,
     show_default=True,
-    callback=_finite,
+    callback=finite,
     help="Refuse uploads (request bodies) larger than this.",
 )
 @click.option(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 from collections.abc import Callable
 
@@ -17,7 +16,7 @@ from digitzoo.recipe import MAX_SEED, MNIST_TRAIN_SIZE
 
 from .fit_progress import fit_progress
 from .output import stdout_console
-from .params import figure_path, model_names
+from .params import figure_path, finite, model_names
 from .progress import ProgressReporter
 
 __all__ = ["train", "compare", "training_options", "plot_option"]
@@ -37,7 +36,7 @@ def training_options(command: Callable) -> Callable:
         click.option(
             "--learning-rate",
             type=click.FloatRange(min=0, min_open=True),
-            callback=_finite,
+            callback=finite,
             help="Override the learning rate.",
         ),
         click.option("--data", type=click.Path(dir_okay=True), help="MNIST as an .npz or a folder of IDX files."),
@@ -57,12 +56,6 @@ def plot_option(command: Callable) -> Callable:
         metavar="FILE",
         help="Also write the learning curves (.png, .svg or .pdf).",
     )(command)
-
-
-def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
-    if value is not None and not math.isfinite(value):
-        raise click.BadParameter(f"must be a finite number, got {value}")
-    return value
 
 
 def _run(names: tuple[str, ...], *, title: str, as_json: bool, quiet: bool, plot: str | None = None, **kwargs) -> None:
