@@ -1,14 +1,16 @@
-"""File helpers: hashing and atomic writes, so no reader ever sees half a file."""
+"""File helpers: hashing, atomic writes (no reader ever sees half a file) and bounded reads."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 __all__ = [
     "sha256_file",
@@ -19,6 +21,10 @@ __all__ = [
     "remove_stale_temporaries",
     "check_writable_folder",
     "STALE_AFTER",
+    "NotRegularFileError",
+    "FileTooLargeError",
+    "open_regular_file",
+    "read_regular_file",
 ]
 
 _CHUNK = 1 << 20
@@ -146,3 +152,74 @@ def _fsync_folder(folder: Path) -> None:
         pass  # some file systems refuse fsync on a folder; nothing more can be done
     finally:
         os.close(fd)
+
+
+class NotRegularFileError(OSError):
+    """A path names a folder, a device, a pipe or a socket where a file was expected.
+
+    ``kind`` says which, ready for a message: "is {kind}" ("a folder", "a character device" …).
+    """
+
+    def __init__(self, path: str | os.PathLike, kind: str) -> None:
+        super().__init__(f"{path}: is {kind}, not a regular file")
+        self.strerror = f"is {kind}, not a regular file"  # no errno: str() stays the message above
+        self.path = os.fspath(path)
+        self.kind = kind
+
+
+class FileTooLargeError(OSError):
+    """A file holds more than the caller reads. ``size``: its bytes (at least that many if it grew)."""
+
+    def __init__(self, path: str | os.PathLike, size: int, limit: int) -> None:
+        super().__init__(f"{path}: the file is {size / 1e6:.1f} MB (at most {limit / 1e6:.1f} MB)")
+        self.strerror = f"the file is {size / 1e6:.1f} MB (at most {limit / 1e6:.1f} MB)"
+        self.path = os.fspath(path)
+        self.size = size
+        self.limit = limit
+
+
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a pipe",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def open_regular_file(path: str | os.PathLike) -> BinaryIO:
+    """``path`` opened for reading bytes if it is a regular file (links followed), else
+    ``NotRegularFileError``.
+
+    A device or a pipe reports size 0 and never ends (``/dev/zero``), so no size check holds for
+    it; and opening a pipe waits for a writer, so it is opened without waiting and then refused.
+    The check is made on the opened file, so the path cannot be swapped in between.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(path, _KINDS.get(stat.S_IFMT(mode), "a special file"))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular_file(path: str | os.PathLike, max_bytes: int) -> bytes:
+    """All bytes of the regular file ``path``, never more than ``max_bytes`` of them read.
+
+    ``NotRegularFileError`` for anything but a regular file, ``FileTooLargeError`` for a file over
+    ``max_bytes`` (checked before reading, and again while reading, for a file that grows), other
+    ``OSError``s (no such file, no permission) as ``open`` raises them.
+    """
+    with open_regular_file(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > max_bytes:
+            raise FileTooLargeError(path, size, max_bytes)
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise FileTooLargeError(path, len(data), max_bytes)
+    return data

@@ -71,3 +71,23 @@ def test_a_destination_that_cannot_be_written_is_an_oserror_with_nothing_left(tm
         with atomic_path(tmp_path / "folder.png") as tmp:
             tmp.write_bytes(b"new")
     assert sorted(os.listdir(tmp_path)) == ["file", "folder.png"] and os.listdir(tmp_path / "folder.png") == []
+
+
+def test_read_regular_file_reads_at_most_the_limit_and_only_regular_files(tmp_path):
+    from digitzoo.files import FileTooLargeError, NotRegularFileError, read_regular_file
+
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"12345")
+    assert read_regular_file(path, 5) == b"12345"
+    with pytest.raises(FileTooLargeError) as info:
+        read_regular_file(path, 4)
+    assert (info.value.size, info.value.limit) == (5, 4)
+    with pytest.raises(NotRegularFileError) as info:
+        read_regular_file(tmp_path, 4)
+    assert info.value.kind == "a folder"
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(NotRegularFileError) as info:
+            read_regular_file("/dev/zero", 4)
+        assert info.value.kind == "a character device" and str(info.value) == "/dev/zero: is a character device, not a regular file"
+    with pytest.raises(FileNotFoundError):
+        read_regular_file(tmp_path / "missing", 4)

@@ -6,7 +6,9 @@ one Orientation entry) is written by hand into the JPEG, PNG, WebP or TIFF conta
 
 from __future__ import annotations
 
+import os
 import struct
+import threading
 import zlib
 
 import numpy as np
@@ -192,6 +194,46 @@ def test_files_over_the_size_limit_are_not_read(tmp_path, monkeypatch, no_decodi
     with pytest.raises(ImageError) as info:
         read_image(path)
     assert str(info.value) == f"{path}: the file is 1.5 MB (at most 1.0 MB)"
+
+
+def test_a_device_is_refused_not_read_without_end(no_decoding):
+    """A device reports size 0 and never ends: read whole, /dev/zero filled the memory."""
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    with pytest.raises(ImageError) as info:
+        read_image("/dev/zero")
+    assert str(info.value) == "/dev/zero: is a character device, not an image"
+
+
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes here")
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)
+
+    def write_an_image():  # waits for a reader, so a reader that waits for a writer finds one
+        try:
+            with open(pipe, "wb") as out:
+                out.write(cv2.imencode(".png", _seven())[1].tobytes())
+        except BrokenPipeError:
+            pass  # refused: the reader is gone
+
+    writer = threading.Thread(target=write_an_image, daemon=True)
+    writer.start()
+    try:
+        with pytest.raises(ImageError) as info:
+            read_image(pipe)
+    finally:
+        release = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # lets the writer's open return
+        writer.join()
+        os.close(release)
+    assert str(info.value) == f"{pipe}: is a pipe, not an image"
+
+
+def test_a_folder_is_refused_as_not_an_image(tmp_path, no_decoding):
+    with pytest.raises(ImageError) as info:
+        read_image(tmp_path)
+    assert str(info.value) == f"{tmp_path}: is a folder, not an image"
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ImageError
-from ..files import atomic_path
+from ..files import FileTooLargeError, NotRegularFileError, atomic_path, read_regular_file
 from .convert import check_image
 from .header import ImageHeader, read_header
 
@@ -132,17 +132,16 @@ def _load(data: bytes, *, what: str, max_pixels: int | None) -> LoadedImage:
 
 
 def _read_bytes(path: Path) -> bytes:
+    # At most MAX_FILE_BYTES from a regular file: a device (/dev/zero) or a pipe reports size 0
+    # and never ends, so a check of the size alone lets it fill the memory.
     try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise IsADirectoryError
-        if size > MAX_FILE_BYTES:
-            raise ImageError(f"{path}: the file is {size / 1e6:.1f} MB (at most {MAX_FILE_BYTES / 1e6:.1f} MB)")
-        data = path.read_bytes()  # not cv2.imread, which cannot open non-ASCII paths everywhere
+        data = read_regular_file(path, MAX_FILE_BYTES)  # not cv2.imread: no non-ASCII paths everywhere
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImageError(f"{path}: is a directory, not an image") from None
+    except NotRegularFileError as exc:
+        raise ImageError(f"{path}: is {exc.kind}, not an image") from None
+    except FileTooLargeError as exc:
+        raise ImageError(f"{path}: {exc.strerror}") from None  # the file is 300.0 MB (at most …)
     except OSError as exc:
         raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if not data:
