@@ -31,7 +31,9 @@ def _best_shipped() -> str:
 
 
 @click.command()
-@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+# A folder or a missing file is not a usage error: like any unreadable image it gets its own
+# error entry (and line) while the other images are read.
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--model",
     "-m",

@@ -264,3 +264,20 @@ def test_filter_shrinks_a_large_image_and_says_so(runner, tmp_path):
     assert summary["read_size"] == summary["response_size"] == summary["output_size"] == [3000, 1500]
     table = runner.invoke(cli, ["filter", str(path), "-k", "vertical"])
     assert "(6000×3000, shrunk to 3000×1500)" in " ".join(table.stdout.split())
+
+
+@pytest.mark.parametrize("device", ["/dev/urandom", "/dev/zero"])
+def test_filter_refuses_a_device_without_reading_it_to_the_end(runner, tmp_path, device):
+    """A device reports size 0 and never ends: read whole, it used to end in a MemoryError."""
+    output = tmp_path / "x.png"
+    result = runner.invoke(cli, ["filter", device, "-k", "vertical", "-o", str(output)])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {device}: is a character device, not an image\n"
+    assert not output.exists()
+
+
+def test_filter_refuses_a_folder_as_the_image(runner, tmp_path):
+    result = runner.invoke(cli, ["filter", str(tmp_path), "-k", "vertical", "-o", str(tmp_path / "x.png")])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tmp_path}: is a folder, not an image\n"
+    assert not (tmp_path / "x.png").exists()

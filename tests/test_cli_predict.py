@@ -270,3 +270,29 @@ def test_a_fresh_install_predicts_with_the_best_shipped_model_without_training(h
     assert seven["digits"] == "7" and len(row["digits"]) == 3
     assert not (homes / "home" / "models").exists() and not mnist_cache_path().exists()
     assert f"({best_pretrained()})" in CliRunner().invoke(cli, ["predict", "--help"]).stdout
+
+
+def test_a_device_is_an_error_entry_not_read_without_end(runner, photos):
+    """/dev/zero reports size 0 and never ends: it used to fill the memory (a MemoryError traceback)."""
+    result = runner.invoke(cli, ["predict", "-m", "tiny", "--json", "/dev/zero"])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: /dev/zero: is a character device, not an image\n"
+    assert json.loads(result.stdout) == [{"source": "/dev/zero", "error": "/dev/zero: is a character device, not an image"}]
+
+
+def test_a_folder_among_the_images_is_its_own_error_entry(runner, photos, tmp_path):
+    """As a missing or unreadable file is: one Error line, the rest read, every image in the JSON."""
+    folder = tmp_path / "img"
+    folder.mkdir()
+    images = [photos / "seven.jpg", folder, photos / "missing.png"]
+    result = runner.invoke(cli, ["predict", "-m", "tiny", "--json", "-q", *map(str, images)])
+    assert result.exit_code == 1
+    rows = json.loads(result.stdout)
+    assert [row["source"] for row in rows] == [str(p) for p in images]
+    assert len(rows[0]["digits"]) == 1 and "error" not in rows[0]
+    assert rows[1] == {"source": str(folder), "error": f"{folder}: is a folder, not an image"}
+    assert rows[2] == {"source": str(images[2]), "error": f"{images[2]}: no such file"}
+    assert result.stderr.splitlines() == [
+        f"Error: {folder}: is a folder, not an image",
+        f"Error: {images[2]}: no such file",
+    ]
