@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -63,6 +64,14 @@ def test_data_with_a_missing_data_path_is_a_one_line_error(homes):
     result = CliRunner().invoke(cli, ["data", "--data", "missing.npz"])
     assert result.exit_code == 1
     assert result.output == "Error: MNIST data path missing.npz: no such file or directory\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero here")
+def test_data_with_a_device_as_the_data_path_is_a_one_line_error(homes):
+    """/dev/zero reports size 0 and has no end: it used to be read into a MemoryError traceback."""
+    result = CliRunner().invoke(cli, ["data", "--data", "/dev/zero"])
+    assert result.exit_code == 1
+    assert result.output == "Error: /dev/zero: is a character device, not an .npz file\n"
 
 
 def test_data_with_a_corrupted_data_path(homes, mnist_npz):

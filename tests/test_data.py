@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
@@ -120,6 +121,62 @@ def test_explicit_file_that_is_not_mnist_npz(homes, content, message):
         path.write_bytes(content)
     with pytest.raises(DataError, match=message):
         data.load_mnist(path)
+
+
+needs_dev_zero = pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero here")
+
+
+@needs_dev_zero
+def test_a_device_as_the_path_is_refused_not_read_without_end(homes):
+    """/dev/zero reports size 0 and has no end: zipfile used to read it into a MemoryError."""
+    with pytest.raises(DataError) as info:
+        data.load_mnist("/dev/zero")
+    assert str(info.value) == "/dev/zero: is a character device, not an .npz file"
+
+
+@contextlib.contextmanager
+def _pipe_with_a_writer(pipe: Path, content: bytes):
+    """A named pipe with a writer waiting to send ``content``: a reader that waits is not stuck.
+
+    Code that reads the pipe gets ``content`` (and then fails in its own way); at the end the
+    writer is let go whether or not anyone read.
+    """
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes here")
+    os.mkfifo(pipe)
+
+    def write():
+        try:
+            with open(pipe, "wb") as out:
+                out.write(content)
+        except BrokenPipeError:
+            pass  # the reader looked and went
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        yield pipe
+    finally:
+        release = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # lets the writer's open return
+        writer.join()
+        os.close(release)
+
+
+def test_a_named_pipe_as_the_path_is_refused_without_waiting_for_a_writer(homes):
+    with _pipe_with_a_writer(homes / "mnist.npz.pipe", b"not a zip") as pipe:
+        with pytest.raises(DataError) as info:
+            data.load_mnist(pipe)
+    assert str(info.value) == f"{pipe}: is a pipe, not an .npz file"
+
+
+def test_a_pipe_as_the_keras_cache_is_skipped_not_hashed(homes, monkeypatch):
+    """Hashed, a device (/dev/zero) would never end; a pipe stands in for it here."""
+    keras = _keras_file(homes)
+    monkeypatch.setattr(data, "DOWNLOADS", ())
+    with _pipe_with_a_writer(keras, b"not Keras's file"):
+        with pytest.warns(data.MnistSourceWarning, match="skipping the keras cache: .*is a pipe, not Keras's mnist.npz"):
+            with pytest.raises(DataError):
+                data.load_mnist()
 
 
 def test_corrupted_cache_is_skipped_with_a_warning_and_kept(homes, corrupt_npz):
@@ -345,6 +402,19 @@ def test_gzipped_idx_longer_than_its_header_is_refused(idx_copy, idx_mnist):
     labels.with_name(labels.name + ".gz").write_bytes(bomb)
     with pytest.raises(DataError, match="file has more than 60000 bytes of data"):
         data.load_mnist(idx_copy)
+
+
+@needs_dev_zero
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_device_in_an_idx_folder_is_named_as_such(idx_copy, gz):
+    """It used to be passed over as if absent ("no train-images-idx3-ubyte"), never read."""
+    images = idx_copy / "train-images-idx3-ubyte"
+    images.unlink()
+    device = images.with_name(images.name + ".gz") if gz else images
+    device.symlink_to("/dev/zero")
+    with pytest.raises(DataError) as info:
+        data.load_mnist(idx_copy)
+    assert str(info.value) == f"{device}: is a character device, not an IDX file"
 
 
 def test_idx_folder_that_parses_but_is_not_mnist(homes):

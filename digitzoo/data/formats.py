@@ -20,6 +20,7 @@ from typing import IO
 import numpy as np
 
 from ..errors import DataError
+from ..files import NotRegularFileError, open_regular_file
 from ._types import Arrays
 from .verify import KEYS, SHAPES
 
@@ -58,16 +59,21 @@ def _check_header(where: Path, key: str, shape: tuple[int, ...], dtype: np.dtype
 
 def read_npz(where: Path) -> Arrays:
     """Read the four arrays of a Keras-style MNIST ``.npz``, checking each header first."""
-    if not zipfile.is_zipfile(where):
-        raise DataError(f"{where}: not an .npz file")
     try:
-        with zipfile.ZipFile(where) as archive:
-            members = _npz_members(archive, where)
-            for key in KEYS:  # all four headers before any data: a bad file costs no allocation
-                _check_npy_header(archive, members[key], where, key)
-            # allow_pickle=False: an .npz that comes from outside could carry object arrays, whose
-            # pickles run arbitrary code when loaded. MNIST is plain numbers and never needs them.
-            found = {key: _read_npy(archive, members[key]) for key in KEYS}
+        # A regular file only: a device (/dev/zero) has no end for zipfile to seek to and read
+        # back from, and a pipe would wait for a writer.
+        with open_regular_file(where) as f:
+            if not zipfile.is_zipfile(f):
+                raise DataError(f"{where}: not an .npz file")
+            with zipfile.ZipFile(f) as archive:
+                members = _npz_members(archive, where)
+                for key in KEYS:  # all four headers before any data: a bad file costs no allocation
+                    _check_npy_header(archive, members[key], where, key)
+                # allow_pickle=False: an .npz that comes from outside could carry object arrays, whose
+                # pickles run arbitrary code when loaded. MNIST is plain numbers and never needs them.
+                found = {key: _read_npy(archive, members[key]) for key in KEYS}
+    except NotRegularFileError as exc:
+        raise DataError(f"{where}: is {exc.kind}, not an .npz file") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"{where}: cannot read as .npz: {exc}") from exc
     return (found["x_train"], found["y_train"]), (found["x_test"], found["y_test"])
@@ -109,7 +115,7 @@ def read_idx_folder(folder: Path) -> Arrays:
 def _idx_file(folder: Path, stem: str) -> Path:
     dotted = stem.replace("-idx", ".idx")  # train-images.idx3-ubyte, as some mirrors name them
     for name in (stem, stem + ".gz", dotted, dotted + ".gz"):
-        if (folder / name).is_file():
+        if (folder / name).exists():  # a folder or a device of that name is refused when read
             return folder / name
     raise DataError(f"{folder}: no {stem} (nor .gz); an IDX folder holds {', '.join(IDX_STEMS.values())}")
 
@@ -117,10 +123,12 @@ def _idx_file(folder: Path, stem: str) -> Path:
 def _read_idx(path: Path, key: str) -> np.ndarray:
     """Read one IDX file: magic (0, 0, type, ndim), ndim big-endian uint32 sizes, then the data."""
     try:
-        with gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb") as f:
+        with open_regular_file(path) as raw, _gunzipped(raw) if path.name.endswith(".gz") else raw as f:
             shape, dtype = _read_idx_header(f, path, key)
             size = math.prod(shape) * dtype.itemsize
             data = f.read(size + 1)  # one byte more tells a file longer than its header says
+    except NotRegularFileError as exc:
+        raise DataError(f"{path}: is {exc.kind}, not an IDX file") from None
     except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
         raise DataError(f"{path}: cannot read: {exc}") from exc
     if len(data) != size:
@@ -128,6 +136,10 @@ def _read_idx(path: Path, key: str) -> np.ndarray:
         raise DataError(f"{path}: IDX header says shape {shape} ({size} bytes), file has {found} bytes of data")
     array = np.frombuffer(data, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="))  # native byte order, and a writable copy
+
+
+def _gunzipped(raw: IO[bytes]) -> gzip.GzipFile:
+    return gzip.GzipFile(fileobj=raw, mode="rb")
 
 
 def _read_idx_header(f: IO[bytes], path: Path, key: str) -> tuple[tuple[int, ...], np.dtype]:

@@ -6,12 +6,13 @@ source: the arrays' sha256 are pinned here, as are those of the files the downlo
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
-from ..files import sha256_bytes, sha256_file
+from ..files import NotRegularFileError, open_regular_file, sha256_bytes
 from ._types import Arrays, Progress, report
 
 __all__ = [
@@ -49,11 +50,22 @@ def check_sha256(content: bytes | memoryview | Path, expected: str, what: str, m
     The message reads "<what> is not <meant> (sha256 …, expected …)".
     """
     try:
-        digest = sha256_file(content) if isinstance(content, Path) else sha256_bytes(content)
+        digest = _sha256_regular_file(content) if isinstance(content, Path) else sha256_bytes(content)
+    except NotRegularFileError as exc:
+        raise DataError(f"{what}: is {exc.kind}, not {meant}") from None
     except OSError as exc:
         raise DataError(f"{what}: cannot read: {exc}") from exc
     if digest != expected:
         raise DataError(f"{what} is not {meant} (sha256 {digest[:12]}…, expected {expected[:12]}…)")
+
+
+def _sha256_regular_file(path: Path) -> str:
+    """sha256 of a regular file's bytes; a device would be hashed for ever (/dev/zero has no end)."""
+    digest = hashlib.sha256()
+    with open_regular_file(path) as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def fingerprint(arrays: Arrays) -> str:
