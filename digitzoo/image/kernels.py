@@ -12,6 +12,8 @@ increases downwards.
 from __future__ import annotations
 
 import difflib
+import io
+import math
 import os
 import re
 from pathlib import Path
@@ -20,6 +22,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..errors import KernelError
+from ..files import FileTooLargeError, NotRegularFileError, read_regular_file
 
 __all__ = [
     "KernelError",
@@ -40,6 +43,7 @@ __all__ = [
     "KERNELS",
     "DESCRIPTIONS",
     "MAX_KERNEL_SIDE",
+    "MAX_KERNEL_FILE_BYTES",
     "check_kernel",
     "get_kernel",
     "parse_kernel",
@@ -48,6 +52,8 @@ __all__ = [
 ]
 
 MAX_KERNEL_SIDE = 255  # larger kernels are a typo, not a filter
+#: What :func:`load_kernel` reads at most: a 255×255 kernel is 0.5 MB as float64 .npy, ~1.5 MB as text.
+MAX_KERNEL_FILE_BYTES = 4 << 20
 _MAX_WEIGHT = 1e30  # the kernel is applied in float32, whose largest value is 3.4e38
 
 
@@ -181,21 +187,44 @@ def parse_kernel(text: str) -> np.ndarray:
 
 
 def load_kernel(path: str | os.PathLike) -> np.ndarray:
-    """A kernel from a ``.npy`` file (a 2-D numeric array) or a text file in ``parse_kernel``'s format."""
+    """A kernel from a ``.npy`` file (a 2-D numeric array) or a text file in ``parse_kernel``'s format.
+
+    At most ``MAX_KERNEL_FILE_BYTES`` are read, from a regular file only: a device such as
+    /dev/zero never ends, and a .npy header can claim any size.
+    """
     path = Path(path)
     try:
+        data = read_regular_file(path, MAX_KERNEL_FILE_BYTES)
         if path.suffix.lower() == ".npy":
-            # allow_pickle=False: a pickled .npy runs arbitrary code when loaded.
-            array = np.load(path, allow_pickle=False)
+            array = _load_npy(data)
         else:
-            array = parse_kernel(path.read_text(encoding="utf-8"))
+            array = parse_kernel(data.decode("utf-8"))
     except KernelError as exc:
         raise KernelError(f"{path}: {exc}") from None
     except FileNotFoundError:
         raise KernelError(f"{path}: no such kernel file") from None
+    except NotRegularFileError as exc:
+        raise KernelError(f"{path}: is {exc.kind}, not a kernel file") from None
+    except FileTooLargeError as exc:
+        raise KernelError(f"{path}: {exc.strerror}; no kernel is that large") from None
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise KernelError(f"{path}: cannot read a kernel ({exc})") from None
     return check_kernel(array, what=f"{path}: kernel")
+
+
+def _load_npy(data: bytes) -> np.ndarray:
+    """The array of a .npy file's bytes; a header claiming more than the file holds is refused
+    before numpy allocates what it claims."""
+    f = io.BytesIO(data)
+    version = np.lib.format.read_magic(f)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in read_header:
+        raise KernelError(f"the .npy format {version} is not read; save the kernel with numpy.save")
+    shape, _, dtype = read_header[version](f)
+    if math.prod(shape) * dtype.itemsize > len(data):
+        raise KernelError(f"the .npy header claims shape {shape} of {dtype}, more than the file's {len(data)} bytes hold")
+    # allow_pickle=False: a pickled .npy runs arbitrary code when loaded.
+    return np.load(io.BytesIO(data), allow_pickle=False)
 
 
 def resolve_kernel(spec: str) -> tuple[str, np.ndarray]:
@@ -211,7 +240,7 @@ def resolve_kernel(spec: str) -> tuple[str, np.ndarray]:
     if re.fullmatch(r"[\d\s,;.eE+\-]+", spec):
         return "custom", parse_kernel(spec)
     path = Path(spec)
-    if path.is_file():
+    if path.exists():  # a folder or a device too: load_kernel says what it is
         return re.sub(r"[^\w.-]+", "-", path.stem) or "kernel", load_kernel(path)
     if path.suffix.lower() in (".npy", ".txt", ".csv"):
         raise KernelError(f"{path}: no such kernel file")
