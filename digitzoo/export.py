@@ -564,12 +564,14 @@ def load_exported(path: str | os.PathLike, format: str | None = None) -> Callabl
 
 
 def _pixels(images: np.ndarray) -> np.ndarray:
+    from .image.convert import check_finite  # the check every function that takes pixels makes
+
     images = np.asarray(images, dtype=np.float32)
     if images.ndim == 2:
         images = images[None]
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise ExportError(f"images must have shape (N, 28, 28), got {images.shape}")
-    return images
+    return check_finite(images, batch=True)
 
 
 def _run_savedmodel(path: Path) -> Callable[[np.ndarray], np.ndarray]:

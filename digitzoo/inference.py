@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DigitzooError
+from .image.convert import check_finite
 from .litert import LiteModel
 
 __all__ = ["DEFAULT_BATCH_SIZE", "Predictor", "predict_proba"]
@@ -37,7 +38,8 @@ _lock = threading.Lock()
 class Predictor:
     """Class probabilities of a Keras model for batches of images, without ``model.predict``.
 
-    ``predictor(images)`` takes (N, 28, 28) raw pixels (0–255, uint8 or float) and returns float32
+    ``predictor(images)`` takes (N, 28, 28) raw pixels (0–255, uint8 or float; NaN and infinities
+    are refused with ``ImageError``, naming the first image that holds one) and returns float32
     probabilities of shape (N, 10); one (28, 28) image gives shape (10,). Inputs larger than
     ``batch_size`` go through in batches, so memory stays bounded. The predictor always uses the
     model's current weights, so it stays right while the model is trained further.
@@ -69,6 +71,7 @@ class Predictor:
         if single:
             pixels = pixels[None]
         _check_images(pixels, self.image_shape)
+        check_finite(pixels, batch=not single)  # NaN in, ordinary-looking probabilities out
         n = len(pixels)
         if 0 < n <= self.batch_size:  # the common case, without a copy into a larger output
             probabilities = _as_probabilities(self._forward(pixels.astype(np.float32, copy=False)))

@@ -18,6 +18,7 @@ import numpy as np
 
 from ._tensorflow import LITERT_NOISE, filtered_stderr
 from .errors import ModelError
+from .image.convert import check_finite
 from .export import INPUT_NAME, OUTPUT_NAME, SIGNATURE
 
 __all__ = ["LiteModel", "available"]
@@ -39,7 +40,8 @@ def available() -> bool:
 class LiteModel:
     """A LiteRT file with the zoo's contract, called like a model: images → probabilities.
 
-    ``model(images)`` takes (N, 28, 28) raw pixels 0–255 (any number type) and returns float32
+    ``model(images)`` takes (N, 28, 28) raw pixels 0–255 (any number type; NaN and infinities are
+    refused with ``ImageError``, as :class:`digitzoo.inference.Predictor` refuses them) and returns float32
     probabilities of shape (N, 10). ``name``, ``input_shape`` and ``output_shape`` read as a Keras
     model's do, so :class:`digitzoo.inference.Predictor` and :func:`digitzoo.predict.classify` take
     either. Calls from several threads take turns: one interpreter runs one call at a time.
@@ -85,6 +87,7 @@ class LiteModel:
         pixels = np.asarray(images, dtype=np.float32)
         if pixels.ndim != 3 or pixels.shape[1:] != _IMAGE_SHAPE:
             raise ModelError(f"images must have shape (N, 28, 28), got {pixels.shape}")
+        check_finite(pixels, batch=True)  # values beyond float32's range became infinities above
         if len(pixels) == 0:
             return np.zeros((0, _CLASSES), np.float32)
         with self._lock:  # the runner resizes its input to each batch and owns the output buffer

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import ImageError
 
-__all__ = ["SUPPORTED_DTYPES", "check_image", "to_bgr", "to_float", "to_gray"]
+__all__ = ["SUPPORTED_DTYPES", "check_finite", "check_image", "to_bgr", "to_float", "to_gray"]
 
 SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 _MAX_SIDE = 1 << 15
@@ -31,11 +31,28 @@ def check_image(image: object, *, what: str = "image") -> np.ndarray:
     if max(height, width) > _MAX_SIDE:
         raise ImageError(f"{what} is too large ({height}×{width} pixels; at most {_MAX_SIDE} a side)")
     if image.dtype.kind == "f":
-        if not np.isfinite(image).all():
-            raise ImageError(f"{what} contains NaN or infinite values")
+        check_finite(image, what=what)
         if np.abs(image).max() > _MAX_FLOAT:
             raise ImageError(f"{what} has values beyond ±{_MAX_FLOAT:g}; scale it to [0, 1] first")
     return image
+
+
+def check_finite(pixels: np.ndarray, *, what: str = "image", batch: bool = False) -> np.ndarray:
+    """Return ``pixels`` unless they hold NaN or an infinity; then raise ``ImageError``.
+
+    The one check of every function that takes pixels, images or a batch of them, so that all
+    refuse alike: a model given NaN answers with ordinary-looking probabilities, and a picture
+    filled with NaN becomes one of any colour. Integer arrays pass untouched. With ``batch`` the
+    first image (along the first axis) holding such a value is named: "images[3] contains …".
+    """
+    if pixels.dtype.kind not in "fc":
+        return pixels
+    finite = np.isfinite(pixels)
+    if not finite.all():
+        if batch and pixels.ndim > 1:
+            what = f"images[{int(np.argmin(finite.reshape(len(pixels), -1).all(axis=1)))}]"
+        raise ImageError(f"{what} contains NaN or infinite values")
+    return pixels
 
 
 def to_float(image: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ImageError
-from .convert import check_image, to_bgr, to_gray
+from .convert import check_finite, check_image, to_bgr, to_gray
 from .kernels import VERTICAL, check_kernel
 
 __all__ = [
@@ -156,7 +156,7 @@ def show_response(response: np.ndarray, display: str) -> np.ndarray:
     response is black for "abs" and "clip" and mid-gray for "signed".
     """
     _check_choice(display, DISPLAYS, "display")
-    response = np.asarray(response, dtype=np.float32)
+    response = check_finite(np.asarray(response, dtype=np.float32), what="response")
     if display == "clip":
         return np.rint(np.clip(response, 0.0, 1.0) * 255.0).astype(np.uint8)
     peak = _peak(response)

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ImageError
 from ..files import FileTooLargeError, NotRegularFileError, atomic_path, read_regular_file
-from .convert import check_image
+from .convert import check_finite, check_image
 from .header import ImageHeader, read_header
 
 __all__ = [
@@ -235,6 +235,7 @@ def fit_side(image: np.ndarray, max_side: int) -> np.ndarray:
 
     if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1:
         raise ImageError(f"max_side must be a whole number of at least 1, got {max_side!r}")
+    check_finite(image)
     height, width = image.shape[:2]
     if max(height, width) <= max_side:
         return image

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..errors import ImageError
+from .convert import check_finite
 
 __all__ = ["INKS", "PAPERS", "BOARDS", "CHALKS", "PhotoStyle", "Photo", "random_style", "draw_photo", "synthetic_photos"]
 
@@ -121,6 +122,8 @@ def draw_photo(digits: Sequence[np.ndarray], labels: Sequence[int], style: Photo
 
     if len(digits) == 0 or len(digits) != len(labels):
         raise ImageError(f"need one label per digit and at least one digit, got {len(digits)} and {len(labels)}")
+    for i, digit in enumerate(digits):
+        check_finite(np.asarray(digit), what=f"digits[{i}]")
     rotations = style.rotations or (0.0,) * len(digits)
     gaps = style.gaps or (0.3,) * (len(digits) - 1)
     if len(rotations) != len(digits) or len(gaps) != len(digits) - 1:
