@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import reprlib
 from collections.abc import Callable, Iterator
@@ -290,18 +291,42 @@ def _is_recipe(value: Any) -> bool:
     return isinstance(value, dict) and _is_int(value.get("epochs")) and value["epochs"] >= 1
 
 
+def _is_finite(value: Any) -> bool:
+    try:
+        return _is_number(value) and math.isfinite(value)
+    except OverflowError:  # an integer too large for a float: nothing digitzoo can show or compare
+        return False
+
+
+def _is_fraction(value: Any) -> bool:
+    return _is_finite(value) and 0 <= value <= 1
+
+
+def _is_non_negative(value: Any) -> bool:
+    return _is_finite(value) and value >= 0
+
+
 def _is_history(value: Any) -> bool:
-    return isinstance(value, dict) and all(
-        isinstance(k, str) and isinstance(v, list) and all(map(_is_number, v)) for k, v in value.items()
-    )
+    """One list per curve: accuracies in [0, 1], losses finite and >= 0, anything else finite."""
+    if not isinstance(value, dict):
+        return False
+    for curve, points in value.items():
+        if not (isinstance(curve, str) and isinstance(points, list)):
+            return False
+        ok = _is_fraction if curve.endswith("accuracy") else _is_non_negative if curve.endswith("loss") else _is_finite
+        if not all(map(ok, points)):
+            return False
+    return True
 
 
 def _is_versions(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
 
 
-_NUMBER = (_is_number, "a number")
-# What digitzoo.training.TrainResult.from_dict needs, as (check, what the check wants).
+_FRACTION = (_is_fraction, "a number from 0 to 1")
+_NON_NEGATIVE = (_is_non_negative, "a finite number >= 0")
+# What digitzoo.training.TrainResult.from_dict needs, as (check, what the check wants). Ranges are
+# checked as well as types: an accuracy of 1.5 or a loss of NaN would fail later, far from here.
 _REQUIRED: dict[str, tuple[Callable[[Any], bool], str]] = {
     "name": (_is_str, "a string"),
     "params": (_is_count, "a whole number >= 0"),
@@ -310,18 +335,19 @@ _REQUIRED: dict[str, tuple[Callable[[Any], bool], str]] = {
     "seed": (_is_count, "a whole number >= 0"),
     "train_size": (_is_count, "a whole number >= 0"),
     "test_size": (_is_count, "a whole number >= 0"),
-    "train_accuracy": _NUMBER,
-    "train_loss": _NUMBER,
-    "test_accuracy": _NUMBER,
-    "test_loss": _NUMBER,
-    "train_seconds": _NUMBER,
-    "history": (_is_history, "an object of lists of numbers"),
+    "train_accuracy": _FRACTION,
+    "train_loss": _NON_NEGATIVE,
+    "test_accuracy": _FRACTION,
+    "test_loss": _NON_NEGATIVE,
+    "train_seconds": _NON_NEGATIVE,
+    "history": (_is_history, "an object of lists of finite numbers (accuracies from 0 to 1, losses >= 0)"),
     "data": (_is_str, "a string"),
     "versions": (_is_versions, "an object of strings"),
     "saved_at": (_is_str, "a string"),
     "sha256": (lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) is not None, "64 hex digits"),
 }
 _OPTIONAL: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "test_pass_seconds": _NON_NEGATIVE,
     "key": (_is_str, "a string"),
     "model_path": (lambda v: v is None or isinstance(v, str), "a string or null"),
     "reused": (lambda v: isinstance(v, bool), "true or false"),

@@ -231,8 +231,8 @@ def test_an_incomplete_sidecar_is_refused_before_saving(tmp_path):
         ({"params": "many"}, "'params' must be a whole number >= 0, got 'many'"),
         ({"params": True}, "'params' must be a whole number >= 0, got True"),
         ({"recipe": {"batch_size": 32}}, "'recipe' must be an object with whole-number epochs >= 1"),
-        ({"history": [1.9]}, "'history' must be an object of lists of numbers, got [1.9]"),
-        ({"test_accuracy": "0.4"}, "'test_accuracy' must be a number, got '0.4'"),
+        ({"history": [1.9]}, "'history' must be an object of lists of finite numbers (accuracies from 0 to 1, losses >= 0), got [1.9]"),
+        ({"test_accuracy": "0.4"}, "'test_accuracy' must be a number from 0 to 1, got '0.4'"),
         ({"versions": {"keras": 3}}, "'versions' must be an object of strings"),
         ({"model_path": 5}, "'model_path' must be a string or null, got 5"),
         ({"sha256": "abc"}, "'sha256' must be 64 hex digits, got 'abc'"),
@@ -249,6 +249,40 @@ def test_a_sidecar_of_wrong_types_is_a_corrupt_entry(tmp_path, change, problem):
             read("tiny", KEY)
         assert problem in str(caught.value) and str(caught.value).endswith("retraining replaces it")
         assert caught.value.remedy == "retrain"
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"train_accuracy": float("inf")}, "'train_accuracy' must be a number from 0 to 1, got inf"),
+        ({"test_accuracy": float("nan")}, "'test_accuracy' must be a number from 0 to 1, got nan"),
+        ({"test_accuracy": 1.5}, "'test_accuracy' must be a number from 0 to 1, got 1.5"),
+        ({"train_accuracy": -0.1}, "'train_accuracy' must be a number from 0 to 1, got -0.1"),
+        ({"train_loss": -1.0}, "'train_loss' must be a finite number >= 0, got -1.0"),
+        ({"test_loss": float("-inf")}, "'test_loss' must be a finite number >= 0, got -inf"),
+        ({"train_seconds": float("nan")}, "'train_seconds' must be a finite number >= 0, got nan"),
+        ({"train_seconds": 10**400}, "'train_seconds' must be a finite number >= 0"),  # no float holds it
+        ({"test_pass_seconds": -2}, "'test_pass_seconds' must be a finite number >= 0, got -2"),
+        ({"test_size": -1}, "'test_size' must be a whole number >= 0, got -1"),
+        ({"history": {"accuracy": [0.5, 1.5]}}, "'history' must be an object of lists of finite numbers"),
+        ({"history": {"test_loss": [float("nan")]}}, "'history' must be an object of lists of finite numbers"),
+        ({"history": {"loss": [-0.5]}}, "'history' must be an object of lists of finite numbers"),
+        ({"history": {"learning_rate": [float("inf")]}}, "'history' must be an object of lists of finite numbers"),
+    ],
+)
+def test_a_sidecar_with_numbers_out_of_range_is_a_corrupt_entry(tmp_path, change, problem):
+    cache = ModelCache(tmp_path)
+    meta = save(cache, "model")
+    meta_path = tmp_path / f"tiny-{KEY}.json"
+    meta_path.write_text(json.dumps({**meta, **change}))  # NaN and Infinity as Python's json writes them
+    for read in (cache.metadata, cache.lookup, cache.load):
+        with pytest.raises(CacheError, match="not a complete digitzoo sidecar") as caught:
+            read("tiny", KEY)
+        assert problem in str(caught.value) and str(caught.value).endswith("retraining replaces it")
+        assert caught.value.remedy == "retrain"
+    assert cache.entries() == []  # skipped in listings, as any damaged entry
+    with pytest.raises(ValueError, match=f"cannot cache 'tiny': {problem[:20]}"):
+        cache.save(StandIn("new"), "tiny", KEY, {**sidecar(), **change})  # never written either
 
 
 @pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(TrainResult) if f.default is dataclasses.MISSING])

@@ -323,3 +323,21 @@ def test_every_epoch_records_train_and_test_curves_and_the_last_test_point_is_th
     assert result.test_pass_seconds > 0 and result.train_seconds > 0
     reused = train("tiny", epochs=3, train_size=500, data=small_mnist, cache=cache, load=False)
     assert reused.reused and reused.history == result.history  # a cached model has its curves too
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [("train_accuracy", float("inf"), "inf"), ("test_accuracy", float("nan"), "nan"), ("test_accuracy", 1.5, "1.5")],
+)
+def test_a_cached_run_with_accuracies_out_of_range_is_a_damaged_entry_that_retraining_replaces(
+    small_mnist, cache, field, value, shown
+):
+    trained = train("tiny", data=small_mnist, cache=cache, **_TINY)
+    _, meta_path = cache.paths("tiny", trained.key)
+    meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), field: value}))
+    for load in (True, False):
+        with pytest.raises(CacheError, match=f"'{field}' must be a number from 0 to 1, got {shown}; retraining replaces it"):
+            train("tiny", data=small_mnist, cache=cache, load=load, **_TINY)
+    again = train("tiny", data=small_mnist, cache=cache, retrain=True, **_TINY)
+    assert not again.reused and 0 <= getattr(again, field) <= 1
+    assert train("tiny", data=small_mnist, cache=cache, **_TINY).reused
