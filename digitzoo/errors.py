@@ -12,6 +12,7 @@ __all__ = [
     "DataError",
     "UnknownModelError",
     "ModelError",
+    "ModelFileError",
     "CacheError",
     "ImageError",
     "KernelError",
@@ -50,6 +51,10 @@ class UnknownModelError(DigitzooError, KeyError):
 
 class ModelError(DigitzooError):
     """A built or loaded model does not fit the zoo: wrong input or output shape, no probabilities …"""
+
+
+class ModelFileError(ModelError):
+    """A file cannot be read as a Keras model: missing, empty, not a ``.keras`` zip archive, truncated …"""
 
 
 class CacheError(DigitzooError):

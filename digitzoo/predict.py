@@ -211,37 +211,38 @@ def _load_shipped(name: str, runtime: str):
 
 
 def check_model_file(path: str | os.PathLike) -> Path:
-    """``path`` as a ``Path`` if it names an existing ``.keras`` file; else ``ModelError``. Reads nothing."""
+    """``path`` as a ``Path`` if it names a complete ``.keras`` archive; else ``ModelError`` saying why.
+
+    Reads the archive's parts (:func:`digitzoo.cache.check_keras_archive`), no Keras: an empty,
+    truncated or foreign file (a pickle, HDF5) fails at once, before any image is read.
+    """
+    from .cache import check_keras_archive
+
     path = Path(path)
     if path.suffix != ".keras":
         kind = f"a {path.suffix} file" if path.suffix else "a file without extension"
         raise ModelError(f"{path}: is {kind}; only Keras 3 model files (.keras) are read")
-    if not path.is_file():
-        raise ModelError(f"{path}: no such file")
-    return path
+    try:
+        return check_keras_archive(path)
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such file") from None
 
 
 def load_model_file(path: str | os.PathLike):
     """A user's own Keras model from a ``.keras`` file, checked as any zoo model is.
 
     Only the ``.keras`` format is read (HDF5 ``.h5`` files and anything else are refused before
-    reading), with ``safe_mode=True``: the file cannot run code. The model must take (28, 28) raw
-    pixels (0–255) and output 10 probabilities; anything else raises ``ModelError``.
+    reading), through :func:`digitzoo.cache.load_keras_file`, as cached models and the shipped
+    weights are: ``safe_mode=True`` (the file cannot run code), and the model must take (28, 28)
+    raw pixels (0–255) and output 10 probabilities; anything else raises ``ModelError``.
     """
-    from ._tensorflow import import_keras
-    from .registry import check_model, check_probabilities
+    from .cache import load_keras_file
 
     path = check_model_file(path)
-    keras = import_keras()
     try:
-        # safe_mode refuses to deserialise arbitrary code (lambdas) from a file of unknown origin.
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:  # a damaged zip, unknown layers, a lambda: all unusable files
-        lines = str(exc).strip().splitlines()
-        raise ModelError(f"{path}: cannot load the model ({lines[0] if lines else type(exc).__name__})") from exc
-    check_model(model, path.name)
-    check_probabilities(model, path.name)
-    return model
+        return load_keras_file(path, path.name)
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such file") from None
 
 
 def prepare_stage_folder(folder: str | os.PathLike) -> Path:

@@ -328,11 +328,11 @@ def test_a_deleted_model_file_means_not_cached(tmp_path):
 # --- loading Keras models --------------------------------------------------------------------
 
 
-def keras_model(classes: int = 10, shape: tuple[int, ...] = (28, 28)):
+def keras_model(classes: int = 10, shape: tuple[int, ...] = (28, 28), activation: str | None = "softmax"):
     import keras
 
     inputs = keras.Input(shape)
-    outputs = keras.layers.Dense(classes, activation="softmax")(keras.layers.Flatten()(inputs))
+    outputs = keras.layers.Dense(classes, activation=activation)(keras.layers.Flatten()(inputs))
     return keras.Model(inputs, outputs)
 
 
@@ -346,6 +346,31 @@ def test_a_cached_model_of_the_wrong_shape_is_refused(tmp_path, classes, shape, 
     with pytest.raises(CacheError, match=f"cached model .* does not fit: .*{problem}.*; retraining replaces it") as caught:
         cache.load("tiny", KEY)
     assert caught.value.remedy == "retrain"
+
+
+def test_a_cached_model_of_raw_scores_is_refused_as_a_model_file_is(tmp_path):
+    # Its sidecar's sha256 matches the file: only the check every loader shares can catch it.
+    cache = ModelCache(tmp_path)
+    cache.save(keras_model(activation=None), "tiny", KEY, sidecar())
+    with pytest.raises(
+        CacheError, match="cached model .* does not fit: model 'tiny' outputs scores from .* not probabilities.*; retraining replaces it"
+    ) as caught:
+        cache.load("tiny", KEY)
+    assert caught.value.remedy == "retrain"
+    cache.save(keras_model(), "tiny", KEY, sidecar())
+    assert cache.load("tiny", KEY) is not None
+
+
+def test_a_cached_file_that_is_no_complete_archive_says_so(tmp_path):
+    cache = ModelCache(tmp_path)
+    meta = cache.save(keras_model(), "tiny", KEY, sidecar())
+    model_file = tmp_path / meta["file"]
+    model_file.write_bytes(model_file.read_bytes()[:1000])  # cut short, and its sha256 recorded again
+    digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
+    (tmp_path / f"tiny-{KEY}.json").write_text(json.dumps({**meta, "sha256": digest}))
+    problem = f"^cannot load the cached model {model_file}: is truncated or damaged, .*; retraining replaces it$"
+    with pytest.raises(CacheError, match=problem):
+        cache.load("tiny", KEY)
 
 
 def test_a_load_that_loses_its_file_to_a_new_save_loads_the_new_pair(tmp_path, monkeypatch):

@@ -187,3 +187,75 @@ def test_reads_the_sample_photos(quick_cnn):
     read = [r.digits for r in predict_digits(rows, model=quick_cnn, multi=True)]
     assert [len(r) for r in read] == [len(label) for label in labels]  # every digit found, none extra
     assert np.mean([a == b for a, b in zip(read, labels)]) >= 0.9
+
+
+# --- a user's model file (--model-file) ------------------------------------------------------
+
+
+def _saved_model(path: Path, *, softmax: bool = True) -> Path:
+    import keras
+
+    inputs = keras.Input(shape=(28, 28))
+    x = keras.layers.Flatten()(keras.layers.Rescaling(1 / 255)(inputs))
+    keras.Model(inputs, keras.layers.Dense(10, activation="softmax" if softmax else None)(x)).save(path)
+    return path
+
+
+def _unusable_model_file(tmp_path: Path, kind: str) -> Path:
+    """A ``.keras`` file that exists but holds no usable model, made the way ``kind`` says."""
+    import pickle
+    import zipfile
+
+    path = tmp_path / f"{kind}.keras"
+    if kind == "pickle":
+        path.write_bytes(pickle.dumps({"weights": [0.5] * 10}))
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "not-keras":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("notes.txt", "a zip, but no model")
+    else:
+        data = _saved_model(tmp_path / "good.keras").read_bytes()
+        if kind == "truncated":
+            data = data[: len(data) // 2]  # a download cut short
+        else:  # "damaged": one byte flipped inside the weights, the zip's index intact
+            data = bytearray(data)
+            data[data.index(b"model.weights.h5") + 200] ^= 0xFF
+        path.write_bytes(bytes(data))
+    return path
+
+
+_WHAT_IS_WRONG = {  # regular expressions for what follows the path
+    "pickle": r": is a Python pickle, not a Keras 3 model file \(a \.keras file is a zip archive\)$",
+    "empty": r": is empty \(0 bytes\), not a Keras model$",
+    "folder": r": is a folder, not a \.keras file$",
+    "not-keras": r": is a zip archive but not a Keras model \(it has no config\.json\)$",
+    "truncated": r": is truncated or damaged, not a complete zip archive \(",
+    "damaged": r": is damaged: its part \S+ fails its checksum$",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_WHAT_IS_WRONG))
+def test_a_model_file_that_is_no_keras_archive_says_what_is_wrong(tmp_path, kind):
+    import re
+
+    path = _unusable_model_file(tmp_path, kind)
+    for check in (predict_module.check_model_file, predict_module.load_model_file):
+        with pytest.raises(predict_module.ModelError) as caught:
+            check(path)
+        message = str(caught.value)
+        assert re.match(re.escape(str(path)) + _WHAT_IS_WRONG[kind], message), message
+        assert "not found" not in message.lower() and len(message.splitlines()) == 1
+
+
+def test_a_model_file_that_is_missing_is_no_such_file(tmp_path):
+    with pytest.raises(predict_module.ModelError, match="missing.keras: no such file$"):
+        predict_module.load_model_file(tmp_path / "missing.keras")
+
+
+def test_a_model_file_of_raw_scores_is_refused_and_a_softmax_one_loads(tmp_path):
+    with pytest.raises(predict_module.ModelError, match="model 'raw.keras' outputs scores from .* not probabilities"):
+        predict_module.load_model_file(_saved_model(tmp_path / "raw.keras", softmax=False))
+    assert predict_module.load_model_file(_saved_model(tmp_path / "mine.keras")).output_shape == (None, 10)

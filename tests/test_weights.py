@@ -124,6 +124,34 @@ def test_damaged_weights_are_one_clear_error_before_keras(tmp_path, keras_never_
     )
 
 
+def _replace_weights(folder, name, data: bytes) -> None:
+    """Put ``data`` in place of ``name``'s file and vouch for it in the manifest, as a bad release would."""
+    (folder / SHIPPED[name].file).write_bytes(data)
+    manifest = json.loads((folder / MANIFEST_NAME).read_text())
+    manifest["models"][name].update(sha256=sha256_file(folder / SHIPPED[name].file), size=len(data))
+    (folder / MANIFEST_NAME).write_text(json.dumps(manifest))
+
+
+def test_shipped_weights_of_raw_scores_are_refused_as_any_model_file_is(tmp_path):
+    import keras
+
+    folder = _copy_weights(tmp_path, "cnn")
+    inputs = keras.Input(model_info("cnn").input_shape)
+    raw = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(inputs)))  # no softmax
+    raw.save(tmp_path / "raw.keras")
+    _replace_weights(folder, "cnn", (tmp_path / "raw.keras").read_bytes())
+    with pytest.raises(ModelError, match="model 'cnn' outputs scores from .* not probabilities"):
+        load_pretrained("cnn", folder=folder)
+
+
+def test_shipped_weights_that_are_no_complete_archive_say_so(tmp_path):
+    folder = _copy_weights(tmp_path, "cnn")
+    _replace_weights(folder, "cnn", SHIPPED["cnn"].path.read_bytes()[:1000])
+    problem = r"^the installed weights of 'cnn' cannot be loaded \(.*cnn\.keras: is truncated or damaged, .*\); reinstall digitzoo$"
+    with pytest.raises(ModelError, match=problem):
+        load_pretrained("cnn", folder=folder)
+
+
 def test_missing_weights_are_one_clear_error(tmp_path, keras_never_loads):
     folder = _copy_weights(tmp_path)
     with pytest.raises(ModelError, match=r"^the installed weights of 'cnn' are missing \(.*cnn\.keras: .*\); reinstall digitzoo$"):

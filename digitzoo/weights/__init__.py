@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import ModelError
+from ..errors import ModelError, ModelFileError
 from ..files import sha256_file
 
 __all__ = [
@@ -155,9 +155,10 @@ def load_pretrained(
     ``runtime="litert"`` a :class:`digitzoo.litert.LiteModel` of its LiteRT file (no TensorFlow).
 
     The file's sha256 is checked against the manifest before Keras or LiteRT reads it; Keras loads
-    it with ``safe_mode=True`` (no code in the file runs), and its shapes are checked as any
-    model's. A missing or changed file is one ``ModelError``. ``folder`` reads another copy of the
-    weights folder (a manifest and its files) instead of the installed one.
+    it as every model file is loaded (:func:`digitzoo.cache.load_keras_file`: ``safe_mode=True``,
+    so no code in the file runs; its shapes checked, and that it outputs probabilities). A
+    missing or changed file is one ``ModelError``. ``folder`` reads another copy of the weights
+    folder (a manifest and its files) instead of the installed one.
     """
     if runtime not in RUNTIMES:
         raise ModelError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
@@ -169,18 +170,16 @@ def load_pretrained(
 
         return LiteModel(_verified(name, info.litert_path, info.litert["sha256"]), name=name)
     path = _verified(name, info.path, info.sha256)
-    from .._tensorflow import import_keras
-    from ..registry import check_model, model_info
+    from ..cache import load_keras_file
+    from ..registry import model_info
 
-    keras = import_keras()
+    # Checked as every model file is, cached or the user's: shapes, and probabilities out.
     try:
-        # safe_mode refuses to deserialise arbitrary code (lambdas) from the file.
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ModelError(f"the installed weights of {name!r} cannot be loaded ({first}); {_REINSTALL}") from None
-    check_model(model, name, model_info(name).input_shape)
-    return model
+        return load_keras_file(path, name, model_info(name).input_shape)
+    except ModelFileError as exc:
+        raise ModelError(f"the installed weights of {name!r} cannot be loaded ({exc}); {_REINSTALL}") from None
+    except FileNotFoundError as exc:
+        raise ModelError(f"the installed weights of {name!r} are missing ({exc}); {_REINSTALL}") from None
 
 
 def _verified(name: str, path: Path, sha256: str) -> Path:
