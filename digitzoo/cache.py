@@ -17,6 +17,7 @@ weights — goes through :func:`load_keras_file`: one set of checks for every wa
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -118,17 +119,28 @@ class ModelCache:
 
         return self._read_pair(name, key, load_verified)
 
-    def save(self, model, name: str, key: str, meta: dict[str, Any]) -> dict[str, Any]:
+    def save(self, model, name: str, key: str, meta: dict[str, Any], *, keep_existing: bool = False) -> dict[str, Any]:
         """Save ``model`` and its sidecar so readers see the old pair or the new one; returns the sidecar.
+
+        The sidecar returned names the entry's model file as it stands once the save is done, so
+        that path exists when it is returned. With ``keep_existing``, an intact entry already under
+        ``key`` (another process saved the same run while this one trained) is kept and its
+        sidecar returned: the two runs are the same run, and replacing it would delete the file
+        the other process has just reported. A failed save leaves the old pair as it was and no
+        model file that no sidecar names.
 
         ``model`` needs a ``save(path)`` method that writes a ``.keras`` file; ``meta`` needs every
         field :meth:`digitzoo.training.TrainResult.from_dict` needs (a ``ValueError`` otherwise).
+        Something other than a file where the sidecar goes is a ``CacheError`` (see
+        :meth:`check_saveable`); an empty folder there is removed.
         """
         meta_path = self._sidecar_path(name, key)
         # Checked before any work, so that every sidecar written can be read back.
         problem = _sidecar_problem({**meta, "file": f"{meta_path.stem}.keras", "sha256": "0" * 64}, meta_path.stem)
         if problem:
             raise ValueError(f"cannot cache {name!r}: {problem}")
+        json.dumps(meta)  # a TypeError now rather than after the model is written
+        self.check_saveable(name, key)
         try:
             # The slow part runs unlocked: a hidden temporary that no other writer touches.
             with temporary_beside(self.root / f"{meta_path.stem}.keras", suffix=".keras") as tmp:
@@ -136,12 +148,70 @@ class ModelCache:
                 digest = sha256_file(tmp)
                 meta = {**meta, "file": f"{meta_path.stem}.{digest[:16]}.keras", "sha256": digest}
                 with self._writing():
-                    replace_durably(tmp, self.root / meta["file"])
-                    with atomic_path(meta_path, suffix=".json") as sidecar_tmp:
-                        sidecar_tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+                    if keep_existing and (kept := self._intact_entry(meta_path)) is not None:
+                        return kept
+                    self._make_way_for_sidecar(meta_path)
+                    self._publish(tmp, meta, meta_path)
         except OSError as exc:
             raise CacheError(f"cannot save the model in {self.root}: {_reason(exc)}", remedy="home") from None
         return meta
+
+    def check_saveable(self, name: str, key: str) -> None:
+        """``CacheError`` if a save under ``key`` would fail on what stands where its sidecar goes.
+
+        A file (a sidecar, damaged or not) is replaced, and so is an empty folder: digitzoo writes
+        no folders in the cache, so one named like a sidecar was left by mistake and holds nothing
+        to lose. A folder with anything in it, or a pipe, socket or device, is not digitzoo's to
+        delete: the user moves it. Call this before training, so that the work is not lost.
+        """
+        self._check_sidecar_place(self._sidecar_path(name, key))
+
+    def _check_sidecar_place(self, meta_path: Path) -> None:
+        try:
+            mode = meta_path.lstat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        except OSError as exc:
+            raise CacheError(f"cannot save the model in {self.root}: {_reason(exc)}", remedy="home") from None
+        # A symbolic link is replaced itself; what it points to is never touched.
+        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode) or _is_empty_folder(meta_path)):
+            raise _not_a_sidecar(meta_path, mode)
+
+    def _publish(self, tmp: Path, meta: dict[str, Any], meta_path: Path) -> None:
+        """Move the model file ``tmp`` into place, then write the sidecar naming it (under the lock).
+
+        If the sidecar cannot be written, the model file goes again, unless it was there before
+        (the same bytes, which the current sidecar may name).
+        """
+        model_path = self.root / meta["file"]
+        created = not model_path.exists()
+        try:
+            replace_durably(tmp, model_path)
+            with atomic_path(meta_path, suffix=".json") as sidecar_tmp:
+                sidecar_tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        except BaseException:
+            if created:
+                model_path.unlink(missing_ok=True)
+            raise
+
+    def _make_way_for_sidecar(self, meta_path: Path) -> None:
+        """Remove an empty folder where the sidecar goes (under the lock); anything else stays."""
+        self._check_sidecar_place(meta_path)
+        if meta_path.is_dir() and not meta_path.is_symlink():
+            try:
+                meta_path.rmdir()  # refuses a folder that is no longer empty: nothing of the user's goes
+            except OSError as exc:
+                if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise _not_a_sidecar(meta_path, meta_path.lstat().st_mode) from None
+                raise
+
+    def _intact_entry(self, meta_path: Path) -> dict[str, Any] | None:
+        """The sidecar at ``meta_path`` if it is complete and its model file has its sha256, else None."""
+        try:
+            meta = self._read_sidecar(meta_path)
+            return _verified(meta, self.root / meta["file"]) if meta is not None else None
+        except (CacheError, FileNotFoundError):
+            return None
 
     def entries(self) -> list[dict[str, Any]]:
         """Every valid sidecar in the cache, newest first."""
@@ -163,14 +233,27 @@ class ModelCache:
     def _read_sidecar(self, meta_path: Path) -> dict[str, Any] | None:
         """The checked contents of ``meta_path``, ``None`` if it does not exist."""
         try:
-            text = meta_path.read_text()
+            # O_NONBLOCK: a named pipe in its place is reported below, not waited on for ever.
+            fd = os.open(meta_path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except (FileNotFoundError, NotADirectoryError):  # no entry, or no cache folder at all
             return None
+        except IsADirectoryError:  # where a folder cannot be opened; on Linux it can, and fstat says so below
+            raise _not_a_sidecar(meta_path, meta_path.stat().st_mode) from None
         except OSError as exc:
             raise CacheError(f"cannot read {meta_path}: {_reason(exc)}; retraining replaces it", remedy="retrain") from None
         try:
-            meta = json.loads(text)
-        except ValueError as exc:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise _not_a_sidecar(meta_path, mode)
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                data = f.read()
+        except OSError as exc:
+            raise CacheError(f"cannot read {meta_path}: {_reason(exc)}; retraining replaces it", remedy="retrain") from None
+        finally:
+            os.close(fd)
+        try:
+            meta = json.loads(data)
+        except ValueError as exc:  # not JSON, or not UTF-8 text
             raise CacheError(f"{meta_path} is not valid JSON ({exc}); retraining replaces it", remedy="retrain") from None
         problem = _sidecar_problem(meta, meta_path.stem)
         if problem:
@@ -231,6 +314,25 @@ class ModelCache:
         except CacheError:
             return False  # an unreadable entry stays as it is until retraining replaces it
         return meta is None or meta["file"] != model_file.name
+
+
+def _not_a_sidecar(meta_path: Path, mode: int) -> CacheError:
+    """The error for a sidecar path that holds no file: the same for reading and for saving."""
+    if stat.S_ISDIR(mode) and _is_empty_folder(meta_path):
+        return CacheError(f"{meta_path} is an empty folder, not a digitzoo sidecar; retraining replaces it", remedy="retrain")
+    kind = "a folder" if stat.S_ISDIR(mode) else _file_kind(mode)
+    return CacheError(
+        f"{meta_path} is {kind}, not a digitzoo sidecar, and not digitzoo's to delete; "
+        f"move it out of {meta_path.parent} to cache this model"
+    )
+
+
+def _is_empty_folder(path: Path) -> bool:
+    try:
+        with os.scandir(path) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
 
 
 def _verified(meta: dict[str, Any], model_file: Path) -> dict[str, Any]:

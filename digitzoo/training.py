@@ -187,6 +187,7 @@ def train(
         return None
     if use_cache:
         check_cache_writable(cache)  # before the training (and any download), not after it
+        cache.check_saveable(name, key)  # a folder where the sidecar goes, say, fails now too
     model = _build(name, options, seed)
     (x, y), (xt, yt) = _load_data(data, recipe.train_size, seed)
     metrics = _fit_and_evaluate(model, name, recipe, (x, y), (xt, yt), callbacks)
@@ -206,7 +207,10 @@ def train(
         **metrics,
     )
     if use_cache and _followed_recipe(result, recipe):
-        saved = cache.save(model, name, key, result.to_dict())  # an OSError becomes a CacheError naming the folder
+        # Without retrain, a run another process saved meanwhile is the same run: its file is kept,
+        # so the path it reported stays, and this result names that file. An OSError becomes a
+        # CacheError naming the folder.
+        saved = cache.save(model, name, key, result.to_dict(), keep_existing=not retrain)
         result.model_path = str(cache.root / saved["file"])
     return result
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -194,6 +196,89 @@ def test_a_save_killed_midway_keeps_the_old_pair_and_its_leftover_goes_once_stal
     saved = save(cache, "stale leftover removed")
     assert not leftover.exists()
     assert visible_files(tmp_path) == sorted([saved["file"], f"tiny-{KEY}.json"])
+
+
+def test_a_save_that_keeps_an_existing_entry_returns_the_path_that_stays(tmp_path):
+    # Two runs of the same training at once: the later save keeps what the earlier one reported.
+    cache = ModelCache(tmp_path)
+    first = cache.save(StandIn("first"), "tiny", KEY, sidecar(tag="first"), keep_existing=True)
+    second = cache.save(StandIn("second"), "tiny", KEY, sidecar(tag="second"), keep_existing=True)
+    assert second == first and (tmp_path / first["file"]).read_text() == "first"
+    assert visible_files(tmp_path) == sorted([first["file"], f"tiny-{KEY}.json"])
+    (tmp_path / first["file"]).write_text("changed")  # an entry that fails its sha256 is not kept
+    third = cache.save(StandIn("third"), "tiny", KEY, sidecar(tag="third"), keep_existing=True)
+    assert third["tag"] == "third" and cache.lookup("tiny", KEY) == third
+    assert visible_files(tmp_path) == sorted([third["file"], f"tiny-{KEY}.json"])
+
+
+def test_a_save_that_cannot_write_its_sidecar_leaves_no_model_file(tmp_path, monkeypatch):
+    from digitzoo import cache as cache_module
+
+    cache = ModelCache(tmp_path)
+    save(cache, "kept")
+    (tmp_path / f"tiny-{KEY}.json").write_text("{damaged")  # no sidecar names any file now
+    before = visible_files(tmp_path)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_module, "atomic_path", full_disk)
+    with pytest.raises(CacheError, match=f"^cannot save the model in {tmp_path}: No space left on device$"):
+        save(cache, "new")
+    assert visible_files(tmp_path) == before
+    assert not list(tmp_path.glob(".*.tmp*"))
+
+
+def test_a_sidecar_path_that_is_an_empty_folder_is_a_damaged_entry_that_a_save_replaces(tmp_path):
+    cache = ModelCache(tmp_path)
+    meta_path = tmp_path / f"tiny-{KEY}.json"
+    meta_path.mkdir()
+    for read in (cache.metadata, cache.lookup, cache.load):
+        with pytest.raises(CacheError, match=f"^{meta_path} is an empty folder, not a digitzoo sidecar; retraining replaces it$") as caught:
+            read("tiny", KEY)
+        assert caught.value.remedy == "retrain"
+    assert cache.entries() == []
+    cache.check_saveable("tiny", KEY)  # no error: the save may replace it
+    saved = save(cache, "new")
+    assert meta_path.is_file() and cache.lookup("tiny", KEY) == saved
+    assert visible_files(tmp_path) == sorted([saved["file"], meta_path.name])
+
+
+def test_a_folder_of_the_users_where_a_sidecar_goes_is_never_deleted_and_a_save_leaves_nothing(tmp_path):
+    cache = ModelCache(tmp_path)
+    meta_path = tmp_path / f"tiny-{KEY}.json"
+    meta_path.mkdir()
+    (meta_path / "notes.txt").write_text("mine")
+    message = (
+        f"{meta_path} is a folder, not a digitzoo sidecar, and not digitzoo's to delete; "
+        f"move it out of {tmp_path} to cache this model"
+    )
+    for call in (cache.metadata, cache.lookup, cache.load, cache.check_saveable, lambda *entry: save(cache, "new")):
+        with pytest.raises(CacheError) as caught:
+            call("tiny", KEY)
+        assert str(caught.value) == message and caught.value.remedy is None
+    assert (meta_path / "notes.txt").read_text() == "mine"
+    assert visible_files(tmp_path) == [meta_path.name]  # no model file left behind
+    assert not list(tmp_path.glob(".*.tmp*"))
+
+
+def test_a_named_pipe_where_a_sidecar_goes_is_reported_not_waited_on(tmp_path):
+    cache = ModelCache(tmp_path)
+    meta_path = tmp_path / f"tiny-{KEY}.json"
+    os.mkfifo(meta_path)
+    # A writer that opens and closes the pipe, so that a reader blocking on it returns (empty) rather than hangs.
+    writer = threading.Thread(target=lambda: open(meta_path, "wb").close(), daemon=True)
+    writer.start()
+    message = f"{meta_path} is a named pipe, not a digitzoo sidecar, and not digitzoo's to delete"
+    try:
+        for call in (cache.lookup, cache.check_saveable, lambda *entry: save(cache, "new")):
+            with pytest.raises(CacheError, match=f"^{message}"):
+                call("tiny", KEY)
+    finally:
+        reader = os.open(meta_path, os.O_RDONLY | os.O_NONBLOCK)  # lets the writer's open return if it still waits
+        writer.join()
+        os.close(reader)
+    assert visible_files(tmp_path) == [meta_path.name]
 
 
 def test_a_cache_written_before_content_named_files_is_read_and_then_replaced(tmp_path):

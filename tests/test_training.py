@@ -341,3 +341,48 @@ def test_a_cached_run_with_accuracies_out_of_range_is_a_damaged_entry_that_retra
     again = train("tiny", data=small_mnist, cache=cache, retrain=True, **_TINY)
     assert not again.reused and 0 <= getattr(again, field) <= 1
     assert train("tiny", data=small_mnist, cache=cache, **_TINY).reused
+
+
+def test_two_runs_of_one_training_at_once_both_return_a_model_path_that_exists(small_mnist, cache, monkeypatch):
+    # The other run saves while this one trains: played in order, inside this run's save, so no timing decides it.
+    real_save = ModelCache.save
+    other: list[TrainResult] = []
+
+    def save_after_the_other_run(self, *args, **kwargs):
+        if not other:
+            other.append(None)
+            other[0] = train("tiny", data=small_mnist, cache=cache, **_TINY)
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(ModelCache, "save", save_after_the_other_run)
+    this = train("tiny", data=small_mnist, cache=cache, **_TINY)
+    assert not this.reused and not other[0].reused
+    for result in (other[0], this):
+        assert os.path.exists(result.model_path), result.model_path
+    assert this.model_path == other[0].model_path == str(cache.paths("tiny", this.key)[0])
+    assert len(list(cache.root.glob("*.keras"))) == 1
+    # retrain replaces the entry, as asked, and reports the file that replaced it.
+    retrained = train("tiny", data=small_mnist, cache=cache, retrain=True, **_TINY)
+    assert os.path.exists(retrained.model_path) and [str(p) for p in cache.root.glob("*.keras")] == [retrained.model_path]
+
+
+def test_a_folder_of_the_users_where_the_sidecar_goes_fails_before_training_and_leaves_no_model_file(small_mnist, cache):
+    key = train("tiny", data=small_mnist, cache=cache, **_TINY).key
+    for path in cache.root.iterdir():
+        path.unlink()
+    meta_path = cache.root / f"tiny-{key}.json"
+    meta_path.mkdir()
+    (meta_path / "notes.txt").write_text("mine")
+    started: list[str] = []
+    for retrain in (False, True):
+        with pytest.raises(CacheError, match=f"^{meta_path} is a folder, not a digitzoo sidecar, and not digitzoo's to delete; "):
+            train("tiny", data=small_mnist, cache=cache, retrain=retrain, callbacks=[_training_starts(started)], **_TINY)
+    assert started == [] and (meta_path / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in cache.root.iterdir() if not p.name.startswith(".")) == [meta_path.name]
+
+    (meta_path / "notes.txt").unlink()  # an empty folder holds nothing to lose: retraining replaces it
+    with pytest.raises(CacheError, match="is an empty folder, not a digitzoo sidecar; retraining replaces it"):
+        train("tiny", data=small_mnist, cache=cache, **_TINY)
+    retrained = train("tiny", data=small_mnist, cache=cache, retrain=True, **_TINY)
+    assert meta_path.is_file() and os.path.exists(retrained.model_path)
+    assert train("tiny", data=small_mnist, cache=cache, **_TINY).reused
