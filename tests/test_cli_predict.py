@@ -296,3 +296,23 @@ def test_a_folder_among_the_images_is_its_own_error_entry(runner, photos, tmp_pa
         f"Error: {folder}: is a folder, not an image",
         f"Error: {images[2]}: no such file",
     ]
+
+
+def test_a_jpeg_claiming_far_more_pixels_than_it_holds_is_damaged_not_blank(runner, tmp_path, capfd):
+    """16000×16000 in the header over 200×200 of data: it used to print libjpeg's "Corrupt JPEG
+    data" line on stderr and then "no ink found"."""
+    import struct
+
+    page = np.full((200, 200, 3), 255, np.uint8)
+    cv2.putText(page, "7", (50, 170), cv2.FONT_HERSHEY_SIMPLEX, 6, (0, 0, 0), 20)
+    data = bytearray(cv2.imencode(".jpg", page)[1].tobytes())
+    struct.pack_into(">HH", data, data.index(b"\xff\xc0") + 5, 16000, 16000)
+    path = tmp_path / "claims.jpg"
+    path.write_bytes(bytes(data))
+    result = runner.invoke(cli, ["predict", "-m", "tiny", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {path}: the JPEG file is damaged or cut short: its header says 16000×16000 pixels, "
+        f"more than its {len(data)} bytes can hold\n"
+    )
+    assert capfd.readouterr().err == ""  # nothing from libjpeg on the real stderr either

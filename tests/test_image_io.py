@@ -137,9 +137,20 @@ def _png_header(width: int, height: int, depth: int = 8, color: int = 2) -> byte
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
 
-def _jpeg_header(width: int, height: int) -> bytes:
+def _jpeg_header(width: int, height: int, data: int = 0) -> bytes:
+    """A JPEG that claims a size, with ``data`` bytes where its pixels would be: (1 bit per 8×8
+    block, a sixteenth of the pixels in 4:2:0, is the least any such file holds)."""
     sof = struct.pack(">BHHB", 8, height, width, 3) + bytes([1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1])
-    return b"\xff\xd8" + b"\xff\xc0" + struct.pack(">H", len(sof) + 2) + sof + b"\xff\xd9"
+    return b"\xff\xd8" + b"\xff\xc0" + struct.pack(">H", len(sof) + 2) + sof + bytes(data) + b"\xff\xd9"
+
+
+def _claiming(width: int, height: int) -> bytes:
+    """A real 200×200 JPEG of a 7 whose frame header claims ``width``×``height`` pixels."""
+    image = np.full((200, 200, 3), 255, np.uint8)
+    cv2.putText(image, "7", (50, 170), cv2.FONT_HERSHEY_SIMPLEX, 6, (0, 0, 0), 20)
+    data = bytearray(cv2.imencode(".jpg", image)[1].tobytes())
+    struct.pack_into(">HH", data, data.index(b"\xff\xc0") + 5, height, width)
+    return bytes(data)
 
 
 @pytest.fixture
@@ -182,7 +193,7 @@ def test_a_large_jpeg_is_accepted_because_it_is_decoded_small(tmp_path, monkeypa
 
     monkeypatch.setattr(io, "_decode", decode)
     path = tmp_path / "phone.jpg"
-    path.write_bytes(_jpeg_header(16000, 12000))
+    path.write_bytes(_jpeg_header(16000, 12000, data=16000 * 12000 // 16 // 8 * 2))
     loaded = load_image(path)
     assert reductions == [4] and loaded.pixels.shape == (3000, 4000, 3) and loaded.size == (16000, 12000)
 
@@ -251,6 +262,46 @@ def test_unknown_or_broken_headers_are_refused(tmp_path, no_decoding, data, mess
     with pytest.raises(ImageError) as info:
         read_image(path)
     assert str(info.value) == f"{path}: {message}"
+
+
+def test_a_jpeg_claiming_far_more_pixels_than_its_data_hold_is_damaged(tmp_path, no_decoding, capfd):
+    """16000×16000 over 200×200 of data: libjpeg would warn on stderr, fill in gray, and no ink be found."""
+    path = tmp_path / "claims.jpg"
+    path.write_bytes(_claiming(16000, 16000))
+    with pytest.raises(ImageError) as info:
+        read_image(path)
+    size = path.stat().st_size
+    assert str(info.value) == (
+        f"{path}: the JPEG file is damaged or cut short: its header says 16000×16000 pixels, "
+        f"more than its {size} bytes can hold"
+    )
+    assert capfd.readouterr().err == ""
+
+
+def test_a_jpeg_whose_data_end_early_is_damaged_without_libjpegs_line(tmp_path, capfd):
+    """Twice the size its data hold: within what a file could hold, so it is decoded, and libjpeg
+    says "Corrupt JPEG data: premature end of data segment" on stderr itself."""
+    path = tmp_path / "claims.jpg"
+    path.write_bytes(_claiming(400, 400))
+    with pytest.raises(ImageError) as info:
+        read_image(path)
+    assert str(info.value) == f"{path}: the JPEG file is damaged or cut short"
+    assert capfd.readouterr().err == ""
+
+
+def test_other_lines_on_stderr_while_decoding_pass_and_harmless_warnings_are_dropped(tmp_path, monkeypatch, capfd):
+    decode = cv2.imdecode
+
+    def noisy(*args):
+        os.write(2, b"a line of another thread\n")
+        os.write(2, b"Corrupt JPEG data: 3 extraneous bytes before marker 0xd9\n")  # padding: pixels all there
+        return decode(*args)
+
+    monkeypatch.setattr(cv2, "imdecode", noisy)
+    path = tmp_path / "seven.jpg"
+    path.write_bytes(_jpeg(_seven(), 1))
+    assert read_image(path).shape == (48, 80)
+    assert capfd.readouterr().err == "a line of another thread\n"
 
 
 def test_damaged_pixel_data_is_our_error_without_opencv_log_lines(tmp_path, capfd):

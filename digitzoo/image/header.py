@@ -7,6 +7,7 @@ say so, for the formats digitzoo reads: PNG, JPEG, WebP, BMP, GIF, TIFF and PNM.
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ FORMATS = ("PNG", "JPEG", "WebP", "BMP", "GIF", "TIFF", "PNM")
 _EXIF_ORIENTATION = 0x0112
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 _JPEG_PROGRESSIVE = {0xC2, 0xC6, 0xCA, 0xCE}
+_JPEG_HUFFMAN = {0xC0, 0xC1, 0xC2, 0xC3}  # the frames whose every 8×8 block costs a bit at least
 _JPEG_NO_LENGTH = {0x01, 0xD8, *range(0xD0, 0xD8)}
 
 
@@ -31,7 +33,9 @@ class ImageHeader:
     ``channels`` and ``sample_bytes``: the most OpenCV decodes it into when reading it unchanged
     (an upper bound where the header leaves it open). ``orientation``: the EXIF tag, 1 (upright)
     to 8. ``progressive``: a progressive JPEG, which libjpeg decodes through a buffer of the
-    whole image's coefficients (2 bytes per sample) whatever the output scale.
+    whole image's coefficients (2 bytes per sample) whatever the output scale. ``min_bytes``: the
+    fewest bytes a file with this header can hold, 0 where the format leaves it open; a file
+    shorter than that is damaged or cut short, whatever its header claims.
     """
 
     format: str
@@ -41,6 +45,7 @@ class ImageHeader:
     sample_bytes: int = 1
     orientation: int = 1
     progressive: bool = False
+    min_bytes: int = 0
 
     @property
     def pixels(self) -> int:
@@ -130,11 +135,31 @@ def _jpeg(data: bytes) -> ImageHeader | None:
             precision, height, width, components = struct.unpack(">BHHB", segment[:6])
             channels = 1 if components == 1 else 3  # OpenCV turns YCbCr, RGB and CMYK into BGR
             sample_bytes = 2 if precision > 8 else 1
-            return ImageHeader("JPEG", width, height, channels, sample_bytes, orientation, marker in _JPEG_PROGRESSIVE)
+            least = _jpeg_min_bytes(segment[6 : 6 + 3 * components], width, height) if marker in _JPEG_HUFFMAN else 0
+            return ImageHeader(
+                "JPEG", width, height, channels, sample_bytes, orientation, marker in _JPEG_PROGRESSIVE, least
+            )
         elif marker in (0xD9, 0xDA):  # end of image or scan data before any frame header
             return None
         offset += 2 + length
     return None
+
+
+def _jpeg_min_bytes(components: bytes, width: int, height: int) -> int:
+    """The fewest bytes of Huffman-coded data that can fill a ``width``×``height`` frame.
+
+    Every 8×8 block of every component starts with its DC difference, a Huffman code of at least
+    one bit (in a progressive file too: its first DC scan codes every block). A component
+    sampled h×v of the largest hmax×vmax covers ceil(width·h/hmax) × ceil(height·v/vmax) samples.
+    """
+    factors = [(b >> 4, b & 15) for b in components[1::3]]
+    if not factors or any(h == 0 or v == 0 for h, v in factors):
+        return 0  # impossible sampling: libjpeg refuses the file, and says so
+    hmax, vmax = max(h for h, _ in factors), max(v for _, v in factors)
+    blocks = sum(
+        math.ceil(math.ceil(width * h / hmax) / 8) * math.ceil(math.ceil(height * v / vmax) / 8) for h, v in factors
+    )
+    return math.ceil(blocks / 8)
 
 
 def _webp(data: bytes) -> ImageHeader | None:

@@ -12,8 +12,13 @@ phones write is applied, so the pixels are the way every viewer shows them.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import re
+import sys
+import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -114,6 +119,11 @@ def _load(data: bytes, *, what: str, max_pixels: int | None) -> LoadedImage:
             f"{what}: {header.width}×{header.height} pixels is too large "
             f"(at most {MAX_PIXELS / 1e6:.0f} megapixels); shrink it first"
         )
+    if len(data) < header.min_bytes:  # libjpeg would decode the part there is, and fill in the rest
+        raise ImageError(
+            f"{what}: the {header.format} file is damaged or cut short: its header says "
+            f"{header.width}×{header.height} pixels, more than its {len(data)} bytes can hold"
+        )
     if max_pixels is not None and max_pixels < 1:
         raise ImageError(f"max_pixels must be at least 1, got {max_pixels}")
     reduction = _reduction(header, max_pixels)
@@ -182,14 +192,69 @@ def _decode(data: bytes, header: ImageHeader, reduction: int, *, what: str) -> n
             8: cv2.IMREAD_REDUCED_GRAYSCALE_8 if gray else cv2.IMREAD_REDUCED_COLOR_8,
         }[reduction]
         flags |= cv2.IMREAD_IGNORE_ORIENTATION  # applied below, the same way for every path
-    with _quiet_opencv():
+    with _quiet_opencv(), _decoder_lines() as lines:
         try:
             image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
         except cv2.error:
             image = None
     if image is None:
         raise ImageError(f"{what}: the {header.format} data is damaged; OpenCV cannot decode it")
+    if header.format == "JPEG" and any(_JPEG_DAMAGE.match(line) for line in lines):
+        # libjpeg only warns, and fills what is missing with gray: a picture, but not the file's
+        raise ImageError(f"{what}: the JPEG file is damaged or cut short")
     return image
+
+
+#: Lines libjpeg and libpng print on stderr themselves, past OpenCV's log level.
+_DECODER_LINE = re.compile(
+    r"(Corrupt JPEG data|Premature end of JPEG file|Inconsistent progression sequence|Invalid SOS parameters"
+    r"|Warning: unknown JFIF revision|Unknown Adobe color transform|libpng warning)"
+)
+#: libjpeg's warnings that pixels are missing or wrong. "N extraneous bytes before marker" is not
+#: one: the pixels are all there, with bytes of padding after them, as some cameras write.
+_JPEG_DAMAGE = re.compile(r"Premature end of JPEG file|Inconsistent progression|Corrupt JPEG data: (?!\d+ extraneous)")
+_stderr_lock = threading.Lock()
+
+
+@contextmanager
+def _decoder_lines() -> Iterator[list[str]]:
+    """Collect the lines image libraries print on descriptor 2 while the block runs.
+
+    libjpeg warns of damage ("Corrupt JPEG data: premature end of data segment") with its own
+    fprintf, which no OpenCV log level silences: it is read here so that the caller can say what it
+    means in one line of its own. Any other line (another thread's) is passed on at the end. One
+    decoding at a time redirects the descriptor; if it cannot be redirected, lines pass as they come.
+    """
+    lines: list[str] = []
+    with _stderr_lock:
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # None, closed or broken
+            sys.stderr.flush()
+        try:
+            saved = os.dup(2)
+        except OSError:  # no descriptor 2: nothing can be printed anyway
+            yield lines
+            return
+        try:
+            with tempfile.TemporaryFile() as capture:
+                os.dup2(capture.fileno(), 2)
+                try:
+                    yield lines
+                finally:
+                    os.dup2(saved, 2)
+                    capture.seek(0)
+                    for line in capture.read().decode(errors="replace").splitlines(keepends=True):
+                        if _DECODER_LINE.match(line):
+                            lines.append(line.strip())
+                        else:
+                            _write_all(2, line.encode())
+        finally:
+            os.close(saved)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        while data:
+            data = data[os.write(fd, data) :]
 
 
 def _upright(image: np.ndarray, orientation: int) -> np.ndarray:
