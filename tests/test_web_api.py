@@ -499,16 +499,27 @@ def test_a_damaged_cache_entry_marks_its_model_and_the_rest_is_listed(name):
         seven = {"image": _data_url(read_image(SEVEN)), "model": name}
         answer = client.post("/api/predict", json=seven)
         assert _error(answer, 500) == (
-            "a cached model on the server is damaged; the server's log says which (retraining it replaces it)"
+            "a cached model on the server is damaged or unusable; the server's log says which and why"
         )
     for text in (response.text, answer.text):
         assert home not in text and sidecar.name not in text
 
 
+def test_a_cache_entry_that_only_its_owner_can_clear_is_not_sent_to_retrain():
+    sidecar = _damage_cache_entry("mlp")
+    sidecar.unlink()
+    sidecar.mkdir()
+    (sidecar / "notes.txt").write_text("not digitzoo's")  # --retrain would not help: it never deletes this
+    with local_client(create_app(), raise_server_exceptions=False) as client:
+        listed = {m["name"]: m for m in client.get("/api/models").json()["models"]}
+    assert listed["mlp"]["available"] is False
+    assert listed["mlp"]["problem"] == "its entry in the server's model cache is unusable; the server's log says why"
+
+
 @pytest.mark.parametrize(
     ("error", "message"),
     [
-        ("CacheError", "a cached model on the server is damaged; the server's log says which (retraining it replaces it)"),
+        ("CacheError", "a cached model on the server is damaged or unusable; the server's log says which and why"),
         ("DataError", "the server cannot read its MNIST data; the server's log says why"),
         ("ModelError", "a model on the server is damaged or does not fit the zoo; the server's log says which"),
     ],

@@ -284,7 +284,7 @@ def _error(status: int, message: str) -> JSONResponse:
 #: What a client is told of the library's errors that are the server's fault. Their own messages
 #: name files on the server, so they go to the server's log only.
 _SERVER_FAULTS: dict[type[DigitzooError], str] = {
-    CacheError: "a cached model on the server is damaged; the server's log says which (retraining it replaces it)",
+    CacheError: "a cached model on the server is damaged or unusable; the server's log says which and why",
     DataError: "the server cannot read its MNIST data; the server's log says why",
     ModelError: "a model on the server is damaged or does not fit the zoo; the server's log says which",
 }

@@ -150,8 +150,10 @@ def _availability(models: Models, name: str) -> tuple[bool, str | None]:
         return has_weights(name), None
     except DigitzooError as exc:
         _log.warning("model %s is listed as unavailable: %s", name, exc)
-        if isinstance(exc, CacheError):
+        if isinstance(exc, CacheError) and exc.remedy == "retrain":
             return False, f"its cached trained model on the server is damaged; `digitzoo train {name} --retrain` replaces it"
+        if isinstance(exc, CacheError):  # something not digitzoo's stands in the cache: only the owner can move it
+            return False, "its entry in the server's model cache is unusable; the server's log says why"
         return False, "the server cannot tell whether it has weights for it; the server's log says why"
 
 
