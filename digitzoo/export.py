@@ -363,6 +363,8 @@ def export_model(
     name = model_or_name if isinstance(model_or_name, str) else getattr(model_or_name, "name", "model")
     dest = Path(path) if path is not None else default_path(name, format, quantize)
     check_output(dest, format, force=force)  # before a training or a conversion of seconds
+    if quantize is not None and representative is not None:
+        representative = _representative_images(representative)
     model = resolve_model(name, **train_kwargs).model if isinstance(model_or_name, str) else model_or_name
     if quantize is not None and representative is None and train_kwargs.get("data") is not None:
         representative = calibration_images(train_kwargs["data"])  # the digits the model was trained on
@@ -472,7 +474,9 @@ def _representative_images(images: np.ndarray | None) -> np.ndarray:
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) == 0:
         raise ExportError(f"representative images must have shape (N, 28, 28) with N ≥ 1, got {images.shape}")
-    return images
+    from .image.convert import check_finite
+
+    return check_finite(images, batch=True)
 
 
 def _with_tflite_metadata(data: bytes, quantize: str | None) -> bytes:

@@ -157,3 +157,15 @@ def test_a_quiet_int8_export_prints_nothing_on_stderr(tmp_path, mnist_npz):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert "wrote " in done.stdout and (tmp_path / "tiny.tflite").is_file()
+
+
+def test_calibration_images_with_nan_are_refused_before_any_work(tmp_path, no_work):
+    import numpy as np
+
+    from digitzoo.errors import ImageError
+
+    images = np.zeros((4, 28, 28), np.float32)
+    images[2, 3, 3] = np.nan
+    with pytest.raises(ImageError, match=r"images\[2\] contains NaN or infinite values"):
+        export_model("cnn", tmp_path / "cnn.tflite", format="tflite", quantize="int8", representative=images)
+    assert list(tmp_path.iterdir()) == []
