@@ -197,3 +197,14 @@ def test_weights_beyond_float32_are_refused_before_they_overflow():
         with pytest.raises(KernelError) as info:
             check_kernel(np.array([[3.40282357e38]]))
     assert str(info.value) == "kernel has weights beyond ±1e+30; scale it down"
+
+
+def test_resolve_kernel_without_files_never_reads_one(tmp_path, monkeypatch):
+    """What the web app asks: a client's text is a name or a matrix, never a file on the server."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "edge").write_text("1 0 -1\n1 0 -1\n1 0 -1\n")
+    assert resolve_kernel("edge")[0] == "edge"
+    for spec in ("edge", "missing.npy"):
+        with pytest.raises(KernelError) as info:
+            resolve_kernel(spec, files=False)
+        assert str(info.value) == f"unknown kernel {spec!r}; the named kernels are {', '.join(K.KERNELS)}"

@@ -118,8 +118,11 @@ DESCRIPTIONS = MappingProxyType(
 )
 
 _NUMBER_SEPARATORS = re.compile(r"[,\s]+")
-# Kernel names are words; text with separators between values, or starting like a number, is a matrix.
-_MATRIX_LIKE = re.compile(r"\s*[-+.\d]|.*[,;\n]")
+# Text of numbers only is a matrix even where a file of that name exists: "1e5" is never a path here.
+_NUMBERS_ONLY = re.compile(r"[\d\s,;.eE+\-]+")
+# Kernel names are words; text that starts like a number, holds a separator between values, or is
+# numbers and '#' comments only, is a matrix (with a typo, maybe: parse_kernel then names the value).
+_MATRIX_LIKE = re.compile(r"\s*[-+.\d]|.*[,;\n]|[\d\s,;.eE+\-#]+\Z")
 
 
 def check_kernel(kernel: object, *, what: str = "kernel") -> np.ndarray:
@@ -227,23 +230,35 @@ def _load_npy(data: bytes) -> np.ndarray:
     return np.load(io.BytesIO(data), allow_pickle=False)
 
 
-def resolve_kernel(spec: str) -> tuple[str, np.ndarray]:
-    """(label, kernel) for a name, a matrix written as text, or an existing file.
+def resolve_kernel(spec: str, *, files: bool = True) -> tuple[str, np.ndarray]:
+    """(label, kernel) for a name, a matrix written as text, or (with ``files``) an existing file.
 
     The label names the kernel in file names and summaries: the kernel's name, the file's stem,
-    or ``custom`` for a matrix given as text.
+    or ``custom`` for a matrix given as text. With ``files=False`` no text is ever read as a
+    path, so one that is neither a name nor a matrix is an unknown name: the web app's clients
+    must not name files on the server.
     """
     if not spec.strip():
-        raise KernelError("kernel is empty: give a name from KERNELS, a matrix or a file")
+        raise KernelError(f"kernel is empty: give a name from KERNELS, a matrix{' or a file' if files else ''}")
     if spec.strip().lower() in KERNELS:
         return spec.strip().lower(), get_kernel(spec)
-    if re.fullmatch(r"[\d\s,;.eE+\-]+", spec):
+    if _NUMBERS_ONLY.fullmatch(spec):
         return "custom", parse_kernel(spec)
+    if files:
+        found = _kernel_file(spec)
+        if found is not None:
+            return found
+    if _MATRIX_LIKE.match(spec):  # a matrix with a typo: say which value, not "unknown kernel"
+        return "custom", parse_kernel(spec)
+    return spec, get_kernel(spec)
+
+
+def _kernel_file(spec: str) -> tuple[str, np.ndarray] | None:
+    """(the file's stem, its kernel) if ``spec`` names an existing file; None if it names none
+    and does not look like a kernel file's name either."""
     path = Path(spec)
     if path.exists():  # a folder or a device too: load_kernel says what it is
         return re.sub(r"[^\w.-]+", "-", path.stem) or "kernel", load_kernel(path)
     if path.suffix.lower() in (".npy", ".txt", ".csv"):
         raise KernelError(f"{path}: no such kernel file")
-    if _MATRIX_LIKE.match(spec):  # a matrix with a typo: say which value, not "unknown kernel"
-        return "custom", parse_kernel(spec)
-    return spec, get_kernel(spec)
+    return None

@@ -45,7 +45,6 @@ READINGS = {"auto": None, "single": False, "multi": True}
 _DATA_URL = re.compile(
     r"data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[\w.+-]+=[\w.+-]+)*);base64,(?P<data>.*)", re.S
 )
-_MATRIX_LIKE = re.compile(r"[\d\s,;.eE+\-#]+")
 #: Images decoded and worked on at once. Decoding one may take up to ``io.MAX_DECODE_BYTES`` (1 GB)
 #: and the work is CPU-bound: more requests at once only wait, in line, rather than fill memory.
 IMAGE_SLOTS = 2
@@ -251,22 +250,19 @@ def filter_picture(
 def web_kernel(spec: Any) -> tuple[str | None, np.ndarray]:
     """(name or None, matrix) for a kernel's name, a matrix as text or a list of rows.
 
-    Unlike ``resolve_kernel`` this never reads a file: a client must not name files on the server.
+    Text is read by ``resolve_kernel``, as ``digitzoo filter --kernel`` reads it, but never as a
+    file: a client must not name files on the server.
     """
-    from ..image.kernels import KERNELS, check_kernel, get_kernel, parse_kernel
+    from ..image.kernels import KERNELS, check_kernel, resolve_kernel
 
     if isinstance(spec, list):
         return None, check_kernel(spec if all(isinstance(row, list) for row in spec) else [spec])
     if not isinstance(spec, str):
         raise KernelError(f"kernel must be a name, a matrix as text or a list of rows, got {spec!r}")
-    if not spec.strip():
+    if not spec.strip():  # the library's message points at KERNELS; a client knows /api/kernels
         raise KernelError("kernel is empty: give a name from /api/kernels or a matrix such as 1,0,-1;1,0,-1;1,0,-1")
-    key = spec.strip().lower()
-    if key in KERNELS:
-        return key, get_kernel(key)
-    if _MATRIX_LIKE.fullmatch(spec) or re.search(r"[,;\n]", spec):
-        return None, parse_kernel(spec)
-    return None, get_kernel(spec)  # unknown: KernelError naming close matches
+    label, matrix = resolve_kernel(spec, files=False)
+    return (label if label in KERNELS else None), matrix  # a typed matrix has no name
 
 
 def decode_data_url(text: Any) -> bytes:
