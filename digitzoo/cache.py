@@ -12,7 +12,8 @@ so a reader that reads the sidecar and then the file it names sees a matching pa
 file lock to publish and to remove model files no sidecar names; readers take no lock.
 
 Every ``.keras`` file digitzoo reads — a cached model, a user's ``--model-file``, the shipped
-weights — goes through :func:`load_keras_file`: one set of checks for every way a model is loaded.
+weights — goes through :func:`digitzoo.contract.load_keras_file`: one set of checks for every way a
+model is loaded.
 """
 
 from __future__ import annotations
@@ -25,18 +26,17 @@ import os
 import re
 import reprlib
 import stat
-import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import CacheError, ModelError, ModelFileError, UnknownModelError
-from .files import atomic_path, remove_stale_temporaries, replace_durably, sha256_file, temporary_beside
+from .contract import load_keras_file
+from .errors import CacheError, ModelError, ModelFileError
+from .files import atomic_path, file_kind, remove_stale_temporaries, replace_durably, sha256_file, temporary_beside
 from .paths import models_dir
 
-__all__ = ["FORMAT", "cache_key", "ModelCache", "check_keras_archive", "load_keras_file"]
+__all__ = ["FORMAT", "cache_key", "ModelCache"]
 
 FORMAT = 1
 #: Seconds a writer waits for another one to finish publishing before giving up.
@@ -320,7 +320,7 @@ def _not_a_sidecar(meta_path: Path, mode: int) -> CacheError:
     """The error for a sidecar path that holds no file: the same for reading and for saving."""
     if stat.S_ISDIR(mode) and _is_empty_folder(meta_path):
         return CacheError(f"{meta_path} is an empty folder, not a digitzoo sidecar; retraining replaces it", remedy="retrain")
-    kind = "a folder" if stat.S_ISDIR(mode) else _file_kind(mode)
+    kind = file_kind(mode)
     return CacheError(
         f"{meta_path} is {kind}, not a digitzoo sidecar, and not digitzoo's to delete; "
         f"move it out of {meta_path.parent} to cache this model"
@@ -352,105 +352,14 @@ def _present(meta: dict[str, Any], model_file: Path) -> dict[str, Any]:
 
 def _load_keras(model_file: Path, name: str):
     """The cached model in ``model_file``, checked as every model file is (:func:`load_keras_file`)."""
-    from .registry import model_info
-
     try:
-        input_shape = model_info(name).input_shape
-    except UnknownModelError:
-        input_shape = (28, 28)  # a model no longer registered: the zoo's own input
-    try:
-        return load_keras_file(model_file, name, input_shape)
+        return load_keras_file(model_file, name)  # every registered model takes IMAGE_SHAPE
     except ModelFileError as exc:
         if not model_file.exists():
             raise FileNotFoundError(model_file) from None  # replaced meanwhile: read the new entry
         raise CacheError(f"cannot load the cached model {exc}; retraining replaces it", remedy="retrain") from None
     except ModelError as exc:
         raise CacheError(f"cached model {model_file} does not fit: {exc}; retraining replaces it", remedy="retrain") from None
-
-
-def load_keras_file(path: str | os.PathLike, name: str, input_shape: tuple[int, ...] = (28, 28)):
-    """The model in the ``.keras`` file ``path``, uncompiled, once it passed every check a model file gets.
-
-    The one way digitzoo reads a model file (the cache, a user's file, the shipped weights): first
-    :func:`check_keras_archive` (``ModelFileError`` for an empty, truncated or foreign file, before
-    Keras reads a byte); then Keras loads it with ``safe_mode=True`` (no code in the file runs,
-    ``ModelFileError`` if it cannot); then ``ModelError`` unless it maps ``input_shape`` pixels to
-    10 outputs (:func:`digitzoo.registry.check_model`) that are probabilities — non-negative, each
-    row summing to 1 (:func:`digitzoo.registry.check_probabilities`, one run on three fixed images).
-    ``name`` names the model in those messages. ``FileNotFoundError`` if ``path`` does not exist.
-    """
-    from ._tensorflow import import_keras
-    from .registry import check_model, check_probabilities
-
-    path = check_keras_archive(path)
-    keras = import_keras()
-    try:
-        # safe_mode refuses to deserialise arbitrary code (lambdas) from a file of unknown origin.
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:  # unknown layers, a lambda, a damaged part: all unusable files
-        if not path.exists():
-            raise FileNotFoundError(path) from None
-        lines = str(exc).strip().splitlines()
-        raise ModelFileError(f"{path}: Keras cannot load the model ({lines[0] if lines else type(exc).__name__})") from None
-    check_model(model, name, input_shape)
-    check_probabilities(model, name, input_shape)
-    return model
-
-
-def check_keras_archive(path: str | os.PathLike) -> Path:
-    """``path`` as a ``Path`` if it holds a complete Keras 3 archive; else ``ModelFileError`` saying why.
-
-    A ``.keras`` file is a zip archive with a ``config.json``. Keras itself calls anything else
-    "File not found", even an existing file; this says what the file is instead: a folder, empty,
-    a pickle or HDF5 file, a zip cut short or with a damaged part (every part's CRC is checked).
-    ``FileNotFoundError`` if it does not exist. Nothing in the file is run or unpickled.
-    """
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode
-        if stat.S_ISDIR(mode):
-            raise ModelFileError(f"{path}: is a folder, not a .keras file")
-        if not stat.S_ISREG(mode):
-            raise ModelFileError(f"{path}: is {_file_kind(mode)}, not a .keras file")
-        with open(path, "rb") as f:
-            head = f.read(8)
-        if not head:
-            raise ModelFileError(f"{path}: is empty (0 bytes), not a Keras model")
-        if not head.startswith(b"PK"):
-            raise ModelFileError(f"{path}: {_content_kind(head)}, not a Keras 3 model file (a .keras file is a zip archive)")
-        with zipfile.ZipFile(path) as archive:
-            damaged = archive.testzip()
-            parts = set(archive.namelist())
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise ModelFileError(f"{path}: cannot be read ({_reason(exc)})") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
-        raise ModelFileError(f"{path}: is truncated or damaged, not a complete zip archive ({exc})") from None
-    if damaged is not None:
-        raise ModelFileError(f"{path}: is damaged: its part {damaged} fails its checksum")
-    if "config.json" not in parts:
-        raise ModelFileError(f"{path}: is a zip archive but not a Keras model (it has no config.json)")
-    return path
-
-
-def _content_kind(head: bytes) -> str:
-    """What a file that is not a zip archive holds, from its first bytes."""
-    if len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5:
-        return "is a Python pickle"
-    if head.startswith(b"\x89HDF"):
-        return "is an HDF5 file (the older .h5 format)"
-    return "is no zip archive"
-
-
-def _file_kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a special file"
 
 
 def _reason(exc: OSError) -> str:

@@ -16,7 +16,9 @@ __all__ = [
     "CacheError",
     "ImageError",
     "KernelError",
+    "ExportError",
     "DigitzooWarning",
+    "describe_exception",
 ]
 
 #: The fixes an error can name, and what each means in the library.
@@ -71,3 +73,13 @@ class ImageError(DigitzooError):
 
 class KernelError(ImageError):
     """A convolution kernel is unknown, malformed or unusable (even size, not finite …)."""
+
+
+class ExportError(DigitzooError):
+    """A model could not be exported, or an exported file could not be run."""
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: first line of the message``: a stranger's error as one line (Keras's run to dozens)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DigitzooError, ModelError
+from .contract import INPUT_CONTRACT, INPUT_NAME, METADATA_KEY, OUTPUT_NAME, SIGNATURE
+from .errors import ExportError, ModelError
 from .files import atomic_path, check_writable_folder
 
 __all__ = [
@@ -55,22 +56,6 @@ __all__ = [
 
 FORMATS = ("savedmodel", "tflite", "onnx")
 QUANTIZATIONS = ("int8",)
-#: The serving signature of a SavedModel and a TFLite file, and the input and output names in all three.
-SIGNATURE = "serving_default"
-INPUT_NAME = "pixels"
-OUTPUT_NAME = "probabilities"
-#: Key of the contract in ONNX ``metadata_props`` and in the TFLite metadata.
-METADATA_KEY = "digitzoo.input_contract"
-INPUT_CONTRACT = {
-    "input": INPUT_NAME,
-    "input_shape": [None, 28, 28],
-    "input_dtype": "float32",
-    "input_range": "raw pixels 0-255, white digit on black background (as MNIST), not rescaled",
-    "output": OUTPUT_NAME,
-    "output_shape": [None, 10],
-    "output_dtype": "float32",
-    "output_meaning": "probability of each digit 0-9 (softmax, sums to 1)",
-}
 _SUFFIX = {"savedmodel": "", "tflite": ".tflite", "onnx": ".onnx"}
 _FORMAT_NAME = {"savedmodel": "a SavedModel", "tflite": "a LiteRT", "onnx": "an ONNX"}
 #: Names that say a file holds a model of some format: a SavedModel folder must not wear one.
@@ -82,10 +67,6 @@ _SAVEDMODEL_ENTRIES = {"saved_model.pb", "fingerprint.pb", "variables", "assets"
 _EXTRA = 'install the export extra: pip install "digitzoo[export]"'
 #: MNIST training digits the int8 converter calibrates on (enough for stable ranges, a few seconds).
 _REPRESENTATIVE_SIZE = 500
-
-
-class ExportError(DigitzooError):
-    """A model could not be exported, or an exported file could not be run."""
 
 
 def _require(module: str) -> Any:

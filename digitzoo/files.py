@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 __all__ = [
+    "file_kind",
     "sha256_file",
     "sha256_bytes",
     "atomic_path",
@@ -187,6 +188,11 @@ _KINDS = {
 }
 
 
+def file_kind(mode: int) -> str:
+    """What ``st_mode`` says a path is, as a message names it: "a folder", "a pipe" …"""
+    return "a regular file" if stat.S_ISREG(mode) else _KINDS.get(stat.S_IFMT(mode), "a special file")
+
+
 def open_regular_file(path: str | os.PathLike) -> BinaryIO:
     """``path`` opened for reading bytes if it is a regular file (links followed), else
     ``NotRegularFileError``.
@@ -199,7 +205,7 @@ def open_regular_file(path: str | os.PathLike) -> BinaryIO:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise NotRegularFileError(path, _KINDS.get(stat.S_IFMT(mode), "a special file"))
+            raise NotRegularFileError(path, file_kind(mode))
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .contract import IMAGE_SHAPE
 from .errors import DigitzooError
 from .image.convert import check_finite
 from .litert import LiteModel
@@ -27,7 +28,6 @@ __all__ = ["DEFAULT_BATCH_SIZE", "Predictor", "predict_proba"]
 # Measured on the 10 000 MNIST test images (2-core CPU, median of 7): with 1024 the cnn ran 45 000
 # images/s against 37 000 with 256 and 39 000 with 2048, the mlp 135 000 against 95 000 and 145 000.
 DEFAULT_BATCH_SIZE = 1024
-_DEFAULT_SHAPE = (28, 28)
 
 # model -> {jit_compile: traced forward pass}. Keyed weakly, and the traced functions reach the
 # model only through a weak reference, so this cache never keeps a model alive.
@@ -140,7 +140,7 @@ def _image_shape(model: Any) -> tuple[int, ...]:
     try:
         shape = tuple(model.input_shape[1:])
     except (AttributeError, TypeError, ValueError):  # a subclassed model that was never built
-        return _DEFAULT_SHAPE
+        return IMAGE_SHAPE
     if not shape or not all(isinstance(d, int) for d in shape):
         raise DigitzooError(f"model input shape must be fixed apart from the batch, got {model.input_shape}")
     return shape

@@ -17,15 +17,13 @@ from typing import Any
 import numpy as np
 
 from ._tensorflow import LITERT_NOISE, filtered_stderr
+from .contract import IMAGE_SHAPE, INPUT_NAME, NUM_CLASSES, OUTPUT_NAME, SIGNATURE
 from .errors import ModelError
 from .image.convert import check_finite
-from .export import INPUT_NAME, OUTPUT_NAME, SIGNATURE
 
 __all__ = ["LiteModel", "available"]
 
-_IMAGE_SHAPE = (28, 28)
 _delegate_announced = False  # whether this process's first run (and its stderr line) is past
-_CLASSES = 10
 
 
 def available() -> bool:
@@ -47,8 +45,8 @@ class LiteModel:
     either. Calls from several threads take turns: one interpreter runs one call at a time.
     """
 
-    input_shape = (None, *_IMAGE_SHAPE)
-    output_shape = (None, _CLASSES)
+    input_shape = (None, *IMAGE_SHAPE)
+    output_shape = (None, NUM_CLASSES)
 
     def __init__(self, path: str | os.PathLike, *, name: str | None = None) -> None:
         try:
@@ -70,14 +68,14 @@ class LiteModel:
         # LiteRT prints the line once per process: later models need no filter (a process each).
         global _delegate_announced
         with contextlib.nullcontext() if _delegate_announced else filtered_stderr(LITERT_NOISE):
-            self(np.zeros((1, *_IMAGE_SHAPE), np.float32))
+            self(np.zeros((1, *IMAGE_SHAPE), np.float32))
         _delegate_announced = True
 
     def _check_signature(self) -> None:
         inputs, outputs = self._runner.get_input_details(), self._runner.get_output_details()
         shape_in = tuple(int(d) for d in inputs.get(INPUT_NAME, {}).get("shape", ()))[1:]
         shape_out = tuple(int(d) for d in outputs.get(OUTPUT_NAME, {}).get("shape", ()))[1:]
-        if shape_in != _IMAGE_SHAPE or shape_out != (_CLASSES,):
+        if shape_in != IMAGE_SHAPE or shape_out != (NUM_CLASSES,):
             raise ModelError(
                 f"{self.path}: the LiteRT model must map {INPUT_NAME!r} (N, 28, 28) to {OUTPUT_NAME!r} (N, 10), "
                 f"got {shape_in} to {shape_out}"
@@ -85,11 +83,11 @@ class LiteModel:
 
     def __call__(self, images: Any) -> np.ndarray:
         pixels = np.asarray(images, dtype=np.float32)
-        if pixels.ndim != 3 or pixels.shape[1:] != _IMAGE_SHAPE:
+        if pixels.ndim != 3 or pixels.shape[1:] != IMAGE_SHAPE:
             raise ModelError(f"images must have shape (N, 28, 28), got {pixels.shape}")
         check_finite(pixels, batch=True)  # values beyond float32's range became infinities above
         if len(pixels) == 0:
-            return np.zeros((0, _CLASSES), np.float32)
+            return np.zeros((0, NUM_CLASSES), np.float32)
         with self._lock:  # the runner resizes its input to each batch and owns the output buffer
             return np.array(self._runner(**{INPUT_NAME: pixels})[OUTPUT_NAME], dtype=np.float32)
 

@@ -2,7 +2,9 @@
 
 Built-in models register through the same path. Entry points load once, lazily, the first
 time the zoo is read. Each entry point names a module whose import registers models with
-``@register_model``, or a callable that does so when called.
+``@register_model``, or a callable that is handed a ``register`` function
+(``register(builder, name=..., description=..., params=..., recipe=..., behaviour=...)``) and
+registers through it, as ``llm`` hands its plugins one.
 
 A plugin is a stranger's code: whatever it raises while loading (even ``sys.exit()``), it is
 skipped with one warning and the rest of the zoo works; only Ctrl-C stops everything. What it
@@ -19,7 +21,8 @@ import threading
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
-from . import registry
+from .errors import describe_exception
+from .registration import BUILTIN_SOURCE, registered, registering_from, unregister
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginFailure", "load_plugins", "plugin_failures"]
 
@@ -55,18 +58,28 @@ def _distribution(ep: EntryPoint) -> str:
 
 
 def _load_one(ep: EntryPoint) -> None:
-    source = registry.BUILTIN_SOURCE if ep.value == _BUILTIN_MODULE else _distribution(ep)
+    source = BUILTIN_SOURCE if ep.value == _BUILTIN_MODULE else _distribution(ep)
     try:
-        with registry.registering_from(source), contextlib.redirect_stdout(sys.stderr):
+        with registering_from(source) as register, contextlib.redirect_stdout(sys.stderr):
             loaded = ep.load()
             if callable(loaded):
-                loaded()
+                loaded(register) if _takes_an_argument(loaded) else loaded()
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # a broken plugin must not take the zoo, or the program, down with it
-        failure = PluginFailure(ep.name, _distribution(ep), registry._describe(exc))
+        failure = PluginFailure(ep.name, _distribution(ep), describe_exception(exc))
         _failures.append(failure)
         log.warning("digitzoo: skipped plugin %r from %s: %s", ep.name, failure.distribution, failure.error)
+
+
+def _takes_an_argument(function) -> bool:
+    """Whether an entry point's callable wants ``register`` (older plugins register by decorator)."""
+    import inspect
+
+    try:
+        return bool(inspect.signature(function).parameters)
+    except (TypeError, ValueError):  # a builtin or C callable without a signature
+        return False
 
 
 def _load_all() -> None:
@@ -74,7 +87,7 @@ def _load_all() -> None:
     builtin = [ep for ep in eps if ep.value == _BUILTIN_MODULE]
     if not builtin:
         # Running from a source tree that was never installed: no metadata, same models.
-        with registry.registering_from(registry.BUILTIN_SOURCE):
+        with registering_from(BUILTIN_SOURCE):
             importlib.import_module(_BUILTIN_MODULE)
     _load_each(builtin)
     others = [ep for ep in eps if ep.value != _BUILTIN_MODULE]
@@ -139,8 +152,8 @@ def _forget_plugins() -> None:
     """Drop every plugin model and load entry points again on next use (for tests)."""
     global _loaded
     with _lock:
-        for name in [n for n, spec in registry._REGISTRY.items() if spec.source != registry.BUILTIN_SOURCE]:
-            del registry._REGISTRY[name]
+        for name in [n for n, spec in registered().items() if spec.source != BUILTIN_SOURCE]:
+            unregister(name)
         _failures.clear()
         _tried.clear()
         _loaded = False

@@ -213,10 +213,10 @@ def _load_shipped(name: str, runtime: str):
 def check_model_file(path: str | os.PathLike) -> Path:
     """``path`` as a ``Path`` if it names a complete ``.keras`` archive; else ``ModelError`` saying why.
 
-    Reads the archive's parts (:func:`digitzoo.cache.check_keras_archive`), no Keras: an empty,
+    Reads the archive's parts (:func:`digitzoo.contract.check_keras_archive`), no Keras: an empty,
     truncated or foreign file (a pickle, HDF5) fails at once, before any image is read.
     """
-    from .cache import check_keras_archive
+    from .contract import check_keras_archive
 
     path = Path(path)
     if path.suffix != ".keras":
@@ -232,11 +232,11 @@ def load_model_file(path: str | os.PathLike):
     """A user's own Keras model from a ``.keras`` file, checked as any zoo model is.
 
     Only the ``.keras`` format is read (HDF5 ``.h5`` files and anything else are refused before
-    reading), through :func:`digitzoo.cache.load_keras_file`, as cached models and the shipped
+    reading), through :func:`digitzoo.contract.load_keras_file`, as cached models and the shipped
     weights are: ``safe_mode=True`` (the file cannot run code), and the model must take (28, 28)
     raw pixels (0–255) and output 10 probabilities; anything else raises ``ModelError``.
     """
-    from .cache import load_keras_file
+    from .contract import load_keras_file
 
     path = check_model_file(path)
     try:

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from .cache import ModelCache, cache_key
+from .contract import IMAGE_SHAPE
 from .diagnosis import diagnose
 from .errors import CacheError, DigitzooError, DigitzooWarning
 from .files import check_writable_folder
@@ -98,7 +99,7 @@ def _check_arrays(arrays: Arrays) -> None:
     for images, labels, part in ((x, y, "train"), (xt, yt, "test")):
         if not (isinstance(images, np.ndarray) and isinstance(labels, np.ndarray)):
             raise DigitzooError(f"{part} images and labels must be numpy arrays, got {type(images).__name__} and {type(labels).__name__}")
-        if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels) or len(images) == 0:
+        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE or len(images) != len(labels) or len(images) == 0:
             raise DigitzooError(
                 f"{part} images must be (N, 28, 28) with N matching labels, got {images.shape} and {labels.shape}"
             )

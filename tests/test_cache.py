@@ -269,7 +269,7 @@ def test_a_named_pipe_where_a_sidecar_goes_is_reported_not_waited_on(tmp_path):
     # A writer that opens and closes the pipe, so that a reader blocking on it returns (empty) rather than hangs.
     writer = threading.Thread(target=lambda: open(meta_path, "wb").close(), daemon=True)
     writer.start()
-    message = f"{meta_path} is a named pipe, not a digitzoo sidecar, and not digitzoo's to delete"
+    message = f"{meta_path} is a pipe, not a digitzoo sidecar, and not digitzoo's to delete"
     try:
         for call in (cache.lookup, cache.check_saveable, lambda *entry: save(cache, "new")):
             with pytest.raises(CacheError, match=f"^{message}"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from digitzoo import Recipe, UnknownModelError, build_model, list_models, model_info, register_model
-from digitzoo import registry
+from digitzoo import registration, registry
 from digitzoo.errors import DigitzooError, ModelError
 
 
@@ -11,7 +11,7 @@ from digitzoo.errors import DigitzooError, ModelError
 def scratch_registry(monkeypatch):
     """Registrations inside a test vanish after it."""
     list_models()  # load built-ins and plugins first
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registration, "_REGISTRY", dict(registration._REGISTRY))
 
 
 def _builder():
@@ -59,7 +59,7 @@ def test_register_model_validates_metadata(scratch_registry, kwargs, message):
     name = args.pop("name")
     with pytest.raises((ValueError, TypeError), match=message):
         register_model(name, **args)(_builder)
-    assert name not in registry._REGISTRY
+    assert name not in registration.registered()
 
 
 @pytest.mark.parametrize(
@@ -171,7 +171,7 @@ def test_the_probability_check_draws_no_random_numbers(monkeypatch):
         return random.random(), np.random.random(), float(keras.random.uniform(()))
 
     checked = draws_after_a_build()
-    monkeypatch.setattr(registry, "_check_probabilities", lambda *args: None)
+    monkeypatch.setattr(registry, "check_outputs", lambda *args: None)
     assert draws_after_a_build() == checked
 
 
@@ -183,8 +183,8 @@ def test_only_built_in_models_claim_shipped_weights(scratch_registry, monkeypatc
         test_accuracy=1.0, test_loss=0.0, recipe={}, seed=0, train_seconds=1.0, versions={}, date="", data="",
         command="",
     )
-    monkeypatch.setattr(registry, "shipped", lambda: {"pluggy": fake})
-    with registry.registering_from("zoo-plugin"):
+    monkeypatch.setattr(registration, "shipped", lambda: {"pluggy": fake})
+    with registration.registering_from("zoo-plugin"):
         register_model("pluggy", description="x", params=1, recipe=Recipe(), behaviour="overfits")(_builder)
     # A plugin's model of the same name is not the network the manifest describes.
     assert model_info("pluggy").pretrained is None
