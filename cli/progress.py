@@ -7,6 +7,7 @@ plain line, so captured output stays readable.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -67,14 +68,17 @@ class ProgressReporter:
         self._bars.update(self._tasks[stage], completed=done, total=total)
 
 
-def fetch_mnist_if_missing(data: str | None, console: Console) -> None:
+def fetch_mnist_if_missing(data: str | None, console: Console, *, needed: Callable[[], bool] | None = None) -> None:
     """Download MNIST now, with progress on ``console``, rather than silently inside a training.
 
     Nothing happens when ``data`` names a file, ``$DIGITZOO_DATA`` is set or digitzoo's cache has
-    MNIST already.
+    MNIST already; nor when ``needed``, asked only then, says the command will not read MNIST.
     """
     from digitzoo.data import fetch_mnist, mnist_cache_path
 
-    if data is None and not os.environ.get("DIGITZOO_DATA") and not mnist_cache_path().exists():
-        with ProgressReporter(console) as progress:
-            fetch_mnist(progress=progress)
+    if data is not None or os.environ.get("DIGITZOO_DATA") or mnist_cache_path().exists():
+        return
+    if needed is not None and not needed():
+        return
+    with ProgressReporter(console) as progress:
+        fetch_mnist(progress=progress)

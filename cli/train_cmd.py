@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from collections.abc import Callable
 
 import click
@@ -17,7 +16,7 @@ from digitzoo.recipe import MAX_SEED, MNIST_TRAIN_SIZE
 from .fit_progress import fit_progress
 from .output import stdout_console
 from .params import figure_path, finite, model_names
-from .progress import ProgressReporter
+from .progress import fetch_mnist_if_missing
 
 __all__ = ["train", "compare", "training_options", "plot_option"]
 
@@ -94,16 +93,17 @@ def _fetch_mnist_if_needed(names: tuple[str, ...], kwargs: dict, err: Console) -
 
     Only if some model must be trained: cached ones need no data, so they work offline.
     """
-    from digitzoo.data import fetch_mnist, mnist_cache_path
+    fetch_mnist_if_missing(kwargs["data"], err, needed=lambda: _some_must_train(names, kwargs))
+
+
+def _some_must_train(names: tuple[str, ...], kwargs: dict) -> bool:
+    """Whether any of ``names`` has no cached model matching ``kwargs``; if so the cache must be writable."""
     from digitzoo.training import check_cache_writable, train
 
-    if kwargs["data"] is not None or os.environ.get("DIGITZOO_DATA") or mnist_cache_path().exists():
-        return
     if all(train(name, load=False, only_cached=True, **kwargs) is not None for name in names):
-        return
+        return False
     check_cache_writable()  # a home that cannot keep the model should fail before the download
-    with ProgressReporter(err) as progress:
-        fetch_mnist(progress=progress)
+    return True
 
 
 def results_table(results, title: str = "digitzoo compare") -> Table:
