@@ -104,6 +104,16 @@ def create_app(
     app.add_middleware(HostCheck, hosts=hosts)  # added last, runs first: no other host gets anything
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Added in this order, which is also the order of the OpenAPI schema's paths.
+    _add_page(app)
+    _add_lists(app, models)
+    _add_predict(app, models)
+    _add_filter(app)
+    return app
+
+
+def _add_page(app: FastAPI) -> None:
+    """``/``: the page, from ``STATIC`` as it is when asked (a missing page is the server's fault)."""
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -112,6 +122,10 @@ def create_app(
             raise RequestError(500, "the page is not installed with digitzoo on this server")
         return FileResponse(page)
 
+
+def _add_lists(app: FastAPI, models: Models) -> None:
+    """``/api/models`` and ``/api/kernels``: what a client may choose from."""
+
     @app.get("/api/models", summary="The model zoo, with shipped test accuracy", response_model=ModelsAnswer)
     def get_models() -> dict[str, Any]:
         return service.model_list(models)
@@ -119,6 +133,10 @@ def create_app(
     @app.get("/api/kernels", summary="The named convolution kernels", response_model=KernelsAnswer)
     def get_kernels() -> dict[str, Any]:
         return service.kernel_list()
+
+
+def _add_predict(app: FastAPI, models: Models) -> None:
+    """``/api/predict``: the digits in an uploaded image or a canvas's data URL."""
 
     @app.post(
         "/api/predict",
@@ -141,6 +159,10 @@ def create_app(
             name=fields.get("name", "upload"),
         )
 
+
+def _add_filter(app: FastAPI) -> None:
+    """``/api/filter``: an image (or the cup) filtered with a kernel; no model is involved."""
+
     @app.post(
         "/api/filter",
         summary="Filter an image (default: the cup) with a convolution kernel",
@@ -152,9 +174,6 @@ def create_app(
         fields = await _read_request(request, ("kernel", "mode", "border", "display", "color"))
         if "kernel" not in fields:
             raise RequestError(422, "no kernel: give a name from /api/kernels or a matrix such as 1,0,-1;1,0,-1;1,0,-1")
-        color = fields.get("color", False)
-        if isinstance(color, str):
-            color = {"true": True, "false": False, "1": True, "0": False, "on": True}.get(color.lower(), color)
         return await run_in_threadpool(
             service.filter_picture,
             fields.get("image"),
@@ -162,11 +181,16 @@ def create_app(
             mode=fields.get("mode", "correlate"),
             border=fields.get("border", "reflect101"),
             display=fields.get("display") or None,
-            color=color,
+            color=_form_flag(fields.get("color", False)),
             name=fields.get("name", "upload"),
         )
 
-    return app
+
+def _form_flag(value: Any) -> Any:
+    """A form's text for a checkbox as a bool; anything else as it came, for the service to refuse."""
+    if isinstance(value, str):
+        return {"true": True, "false": False, "1": True, "0": False, "on": True}.get(value.lower(), value)
+    return value
 
 
 async def _read_request(request: Request, names: tuple[str, ...]) -> dict[str, Any]:
