@@ -14,7 +14,7 @@ import click
 import numpy as np
 
 from digitzoo.errors import KernelError
-from digitzoo.image.filters import BORDERS, DISPLAYS, MODES  # numpy, which every path here needs anyway
+from digitzoo.image.filters import BORDERS, DISPLAYS, MODES, FilterResult  # numpy, which every path here needs anyway
 
 from .output import stdout_console
 
@@ -90,37 +90,72 @@ def filter_(
         digitzoo filter --demo
     """
     if demo:
-        if image is not None or output is not None or side_by_side or color or display:
-            raise click.UsageError("--demo takes only --kernel, --mode, --border and --json")
+        _refuse_with_demo(image, output, side_by_side, color, display)
         _demo(_kernel(kernel_spec or "vertical")[1], mode, border or "valid", as_json)
         return
+    _require(image, kernel_spec)
+    label, kernel = _kernel(kernel_spec)
+    border = border or "reflect101"
+    output = _output_path(image, output, label, side_by_side)
+    summary = _filter_file(
+        image, output, label, kernel, mode=mode, border=border, display=display, color=color, side_by_side=side_by_side
+    )
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    _show_summary(summary, kernel)
+
+
+def _refuse_with_demo(
+    image: Path | None, output: Path | None, side_by_side: bool, color: bool, display: str | None
+) -> None:
+    """--demo filters the tutorial's 8×8 in the terminal: options about files and pictures mean nothing there."""
+    if image is not None or output is not None or side_by_side or color or display:
+        raise click.UsageError("--demo takes only --kernel, --mode, --border and --json")
+
+
+def _require(image: Path | None, kernel_spec: str | None) -> None:
+    """IMAGE and --kernel are optional to click only because --demo needs neither."""
     if image is None:
         raise click.UsageError("Missing argument 'IMAGE' (or use --demo).")
     if kernel_spec is None:
         raise click.UsageError("Missing option '--kernel' (see 'digitzoo kernels').")
-    label, kernel = _kernel(kernel_spec)
-    border = border or "reflect101"
 
-    from digitzoo.image.filters import filter_image, show_image
-    from digitzoo.image.io import load_image, write_image
 
+def _output_path(image: Path, output: Path | None, label: str, side_by_side: bool) -> Path:
+    """``output``, or IMAGE-KERNEL[-side-by-side].png beside IMAGE; never the input image itself."""
     if output is None:
         suffix = "-side-by-side" if side_by_side else ""
         output = image.with_name(f"{image.stem}-{label}{suffix}.png")
     if _same_file(image, output):
         raise click.BadParameter(f"{output} is the input image; choose another file", param_hint="'--output'")
+    return output
+
+
+def _filter_file(
+    image: Path,
+    output: Path,
+    label: str,
+    kernel: np.ndarray,
+    *,
+    mode: str,
+    border: str,
+    display: str | None,
+    color: bool,
+    side_by_side: bool,
+) -> dict:
+    """Filter IMAGE, write the picture (or the side-by-side figure) to ``output``; what was done, as JSON-ready data."""
+    from digitzoo.image.filters import filter_image
+    from digitzoo.image.io import load_image, write_image
+
     loaded = load_image(image)
     pixels = loaded.pixels
     result = filter_image(pixels, kernel, mode=mode, border=border, display=display, color=color)
     picture = result.picture
     if side_by_side:
-        from digitzoo.figures import figure_pixels, filter_figure
-
-        figure = filter_figure(show_image(pixels, color=color), picture, kernel_name=label, kernel=kernel,
-                               display=result.display, image_name=image.name)
-        picture = figure_pixels(figure)  # written as any other picture: every format -o takes
+        picture = _side_by_side(pixels, result, image_name=image.name, label=label, kernel=kernel, color=color)
     write_image(output, picture)
-    summary = {
+    return {
         "input": str(image),
         "input_size": list(loaded.size),
         "read_size": list(pixels.shape[:2][::-1]),
@@ -136,10 +171,19 @@ def filter_(
         "response_min": result.min,
         "response_max": result.max,
     }
-    if as_json:
-        click.echo(json.dumps(summary, indent=2))
-        return
-    _show_summary(summary, kernel)
+
+
+def _side_by_side(
+    pixels: np.ndarray, result: FilterResult, *, image_name: str, label: str, kernel: np.ndarray, color: bool
+) -> np.ndarray:
+    """The input and the result next to each other, titled, as pixels: written as any other picture,
+    so every format -o takes."""
+    from digitzoo.figures import figure_pixels, filter_figure
+    from digitzoo.image.filters import show_image
+
+    figure = filter_figure(show_image(pixels, color=color), result.picture, kernel_name=label, kernel=kernel,
+                           display=result.display, image_name=image_name)
+    return figure_pixels(figure)
 
 
 @click.command()
