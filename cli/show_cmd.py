@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -84,45 +84,67 @@ def show(
         digitzoo show 0 1 2 --values
         digitzoo show --test -o digits.png
     """
+    which = "test" if test else "train"
+    _check_indices(indices, which)
+    if indices and (count is not None or seed != 0):
+        raise click.UsageError("--count and --seed choose a random sample; they cannot be combined with INDEX")
+    if as_json and (values or svg is not None):
+        raise click.UsageError("--json prints only JSON; it cannot be combined with --values or --svg")
+    x, y = _load_set(data, which)
+    if not indices:
+        count = count or (_SAMPLE_PICTURE if output is not None else _SAMPLE_TERMINAL)
+    chosen = list(indices) if indices else _sample(y, count, seed)
+    images, labels = x[chosen], [int(label) for label in y[chosen]]
+    if output is not None:
+        _write_picture(output, images, labels, chosen, which, None if indices else count, seed)
+    if as_json:
+        click.echo(json.dumps(_json_result(which, chosen, labels, images, output)))
+        return
+    _show_on_terminal(images, labels, chosen, values=values, output=output, svg=svg)
+
+
+def _check_indices(indices: tuple[int, ...], which: str) -> None:
+    """Every INDEX is in the set, checked from its known size before MNIST is loaded."""
     from digitzoo.data.verify import SHAPES
 
-    which = "test" if test else "train"
     available = SHAPES[f"y_{which}"][0]
     for index in indices:
         if index >= available:
             raise click.BadParameter(
                 f"{index} is not in the {_SET_NAME[which]} (indices 0 to {available - 1})", param_hint="INDEX"
             )
-    if indices and (count is not None or seed != 0):
-        raise click.UsageError("--count and --seed choose a random sample; they cannot be combined with INDEX")
-    if as_json and (values or svg is not None):
-        raise click.UsageError("--json prints only JSON; it cannot be combined with --values or --svg")
 
+
+def _load_set(data: str | None, which: str) -> tuple[np.ndarray, np.ndarray]:
+    """The images and labels of the ``which`` set, downloading MNIST first (with progress) if need be."""
     from digitzoo.data import load_mnist
-    from digitzoo.data.subset import sample_per_class
 
     from .progress import fetch_mnist_if_missing
 
     fetch_mnist_if_missing(data, stderr_console())
     (x_train, y_train), (x_test, y_test) = load_mnist(data)
-    x, y = (x_test, y_test) if test else (x_train, y_train)
-    sample = not indices
-    if sample:
-        count = count or (_SAMPLE_PICTURE if output is not None else _SAMPLE_TERMINAL)
-        chosen = [int(i) for i in sample_per_class(y, count, seed=seed)]
-    else:
-        chosen = list(indices)
-    images, labels = x[chosen], [int(label) for label in y[chosen]]
+    return (x_test, y_test) if which == "test" else (x_train, y_train)
 
-    if output is not None:
-        _write_picture(output, images, labels, chosen, which, count if sample else None, seed)
-    if as_json:
-        digits = [
-            {"index": i, "label": label, "pixels": image.tolist()} for i, label, image in zip(chosen, labels, images)
-        ]
-        result = {"set": which, "digits": digits, "output": None if output is None else str(output)}
-        click.echo(json.dumps(result))
-        return
+
+def _sample(labels: np.ndarray, count: int, seed: int) -> list[int]:
+    """Indices of ``count`` random digits of each class."""
+    from digitzoo.data.subset import sample_per_class
+
+    return [int(i) for i in sample_per_class(labels, count, seed=seed)]
+
+
+def _json_result(
+    which: str, chosen: list[int], labels: list[int], images: np.ndarray, output: Path | None
+) -> dict[str, Any]:
+    """What --json prints: the set, each digit's index, label and 28×28 bytes, and the picture written."""
+    digits = [{"index": i, "label": label, "pixels": image.tolist()} for i, label, image in zip(chosen, labels, images)]
+    return {"set": which, "digits": digits, "output": None if output is None else str(output)}
+
+
+def _show_on_terminal(
+    images: np.ndarray, labels: list[int], chosen: list[int], *, values: bool, output: Path | None, svg: Path | None
+) -> None:
+    """Draw the digits (or their bytes) unless a picture was asked for; say which files were written."""
     console = stdout_console()
     if svg is not None:
         _write_svg(svg, images, labels, chosen, values=values)
