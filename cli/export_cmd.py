@@ -130,15 +130,16 @@ def export(
 
 def _model(name: str, given: dict, err, quiet: bool):
     """The model to export (a ``ModelSource``); trained with progress when there is none yet."""
-    from digitzoo.export import ExportError, resolve_model
+    from digitzoo.errors import NoModelError
     from digitzoo.training import check_cache_writable
+    from digitzoo.zoo import resolve
 
     from .fit_progress import fit_progress
     from .progress import fetch_mnist_if_missing
 
     try:
-        return resolve_model(name, train_if_needed=False, **given)
-    except ExportError:
+        return resolve(name, **given)
+    except NoModelError:
         pass
     if given.get("retrain"):
         err.print(f"training {name} again, as asked", highlight=False)
@@ -148,7 +149,7 @@ def _model(name: str, given: dict, err, quiet: bool):
         err.print(f"no trained or shipped {name!r} model: training it first", highlight=False)
     check_cache_writable()
     fetch_mnist_if_missing(given.get("data"), err)
-    return resolve_model(name, callbacks=[] if quiet else [fit_progress(err, name)], **given)
+    return resolve(name, train=True, callbacks=[] if quiet else [fit_progress(err, name)], **given)
 
 
 def _size(path: Path) -> int:

@@ -121,20 +121,21 @@ def predict(
 
 def _model(name: str | None, err: Console, quiet: bool):
     """The model to read with: see ``--model``. Only a zoo model without cache or weights is trained."""
-    from digitzoo.predict import load_model
-    from digitzoo.training import check_cache_writable, train
-    from digitzoo.weights import shipped
+    from digitzoo.errors import NoModelError
+    from digitzoo.training import check_cache_writable
+    from digitzoo.zoo import resolve
 
     from .fit_progress import fit_progress
     from .progress import fetch_mnist_if_missing
 
-    # Looked up first only to say what comes and to fetch MNIST with progress, as train does.
-    if name is None or name in shipped() or train(name, only_cached=True, load=False) is not None:
-        return load_model(name)  # the cached model the user trained, else the shipped weights
+    try:
+        return resolve(name, runtime="auto").model  # the cached model the user trained, else the shipped weights
+    except NoModelError:
+        pass
     err.print(f"no trained {name!r} model in the cache yet: training it first", highlight=False)
     check_cache_writable()  # a home that cannot keep the model fails before the download
     fetch_mnist_if_missing(None, err)
-    return load_model(name, callbacks=[] if quiet else [fit_progress(err, name)])
+    return resolve(name, train=True, callbacks=[] if quiet else [fit_progress(err, name)]).model
 
 
 def _report_errors(images: tuple[Path, ...], stages: list) -> None:

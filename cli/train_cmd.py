@@ -98,9 +98,10 @@ def _fetch_mnist_if_needed(names: tuple[str, ...], kwargs: dict, err: Console) -
 
 def _some_must_train(names: tuple[str, ...], kwargs: dict) -> bool:
     """Whether any of ``names`` has no cached model matching ``kwargs``; if so the cache must be writable."""
-    from digitzoo.training import check_cache_writable, train
+    from digitzoo.training import check_cache_writable
+    from digitzoo.zoo import cached
 
-    if all(train(name, load=False, only_cached=True, **kwargs) is not None for name in names):
+    if all(cached(name, **kwargs) is not None for name in names):
         return False
     check_cache_writable()  # a home that cannot keep the model should fail before the download
     return True

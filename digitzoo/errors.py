@@ -17,6 +17,7 @@ __all__ = [
     "ImageError",
     "KernelError",
     "ExportError",
+    "NoModelError",
     "DigitzooWarning",
     "describe_exception",
 ]
@@ -57,6 +58,10 @@ class ModelError(DigitzooError):
 
 class ModelFileError(ModelError):
     """A file cannot be read as a Keras model: missing, empty, not a ``.keras`` zip archive, truncated …"""
+
+
+class NoModelError(ModelError):
+    """A name means no model here without training: nothing cached for it, and no shipped weights."""
 
 
 class CacheError(DigitzooError):

@@ -21,15 +21,15 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .contract import INPUT_CONTRACT, INPUT_NAME, METADATA_KEY, OUTPUT_NAME, SIGNATURE
-from .errors import ExportError, ModelError
+from .errors import ExportError, ModelError, NoModelError
 from .files import atomic_path, check_writable_folder
+from .zoo import TRAINING_OPTIONS, ModelSource, resolve
 
 __all__ = [
     "FORMATS",
@@ -100,57 +100,6 @@ def default_path(
     return Path(f"{stem}-savedmodel" if format == "savedmodel" else stem + _SUFFIX[format])
 
 
-#: Arguments of :func:`digitzoo.training.train` that choose which model is trained (and cached).
-TRAINING_OPTIONS = ("epochs", "seed", "train_size", "batch_size", "learning_rate", "options", "data", "retrain")
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """The Keras model to export and where it came from.
-
-    ``source`` is ``"cached"`` (the user's trained model), ``"pretrained"`` (the shipped weights)
-    or ``"trained"`` (trained just now). ``recipe`` and ``seed`` are the ones it was trained with,
-    ``train_size`` the number of images it saw, ``test_accuracy`` a fraction in [0, 1] (on the test
-    set it was trained beside), ``file`` the ``.keras`` file it was read from or saved to
-    (``None`` for a model that was not cached), ``given`` the training options asked for.
-    """
-
-    name: str
-    model: Any = field(repr=False)
-    source: str
-    recipe: dict[str, Any]
-    seed: int
-    train_size: int
-    test_accuracy: float
-    file: str | None
-    options: dict[str, Any] = field(default_factory=dict)
-    given: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Everything but the model, as JSON-ready values."""
-        out = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "model"}
-        out["given"] = {k: _plain(v) for k, v in self.given.items()}
-        return out
-
-
-def _plain(value: Any) -> Any:
-    """A training option as JSON can hold it: a path as text, arrays given as ``data`` as a word."""
-    if isinstance(value, os.PathLike):
-        return str(value)
-    return "arrays" if isinstance(value, (tuple, list, np.ndarray)) else value
-
-
-def _given(train_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The training options actually asked for: not ``None``, not ``retrain=False``, not empty ``options``."""
-    unknown = sorted(set(train_kwargs) - set(TRAINING_OPTIONS))
-    if unknown:
-        expected = ", ".join(TRAINING_OPTIONS)
-        raise TypeError(f"unexpected training option(s): {', '.join(unknown)}; expected some of {expected}")
-    return {
-        k: v for k, v in train_kwargs.items() if v is not None and v is not False and not (k == "options" and not v)
-    }
-
-
 def resolve_model(
     name: str,
     *,
@@ -161,71 +110,16 @@ def resolve_model(
 ) -> ModelSource:
     """The Keras model to export for the zoo name ``name``, and where it came from.
 
-    ``train_kwargs`` are the training options of :func:`digitzoo.training.train` (``epochs``,
-    ``seed``, ``train_size``, ``batch_size``, ``learning_rate``, ``options``, ``data``,
-    ``retrain``); they name the model as ``train`` does. In order: the user's trained model in the
-    cache (``"cached"``), the weights shipped with the package (``"pretrained"``, only when no
-    training option is given: they were made with the default recipe and seed 0 on all of MNIST),
-    or — if ``train_if_needed`` — a model trained now (``"trained"``, with ``callbacks`` passed
-    to ``fit``; a ``cache`` other than the user's one is for tests). A trained model comes first
-    because the user made it on purpose. Bad options raise ``DigitzooError`` before any training;
-    no model without training and ``train_if_needed=False`` raises ``ExportError``.
+    :func:`digitzoo.zoo.resolve` decides: the user's cached model, else the shipped weights (only
+    without training options), else — if ``train_if_needed`` — a model trained now, with
+    ``callbacks`` passed to ``fit``. ``train_kwargs`` are the training options of
+    :func:`digitzoo.training.train`. Bad options raise ``DigitzooError`` before any training; no
+    model without training and ``train_if_needed=False`` raises ``ExportError``.
     """
-    from .recipe import MNIST_TRAIN_SIZE
-    from .registry import model_info
-    from .training import train
-
-    model_info(name)  # an unknown name is an UnknownModelError before any work
-    given = _given(train_kwargs)
-    result = train(name, load=True, only_cached=True, cache=cache, **given)  # checks the options too
-    if result is not None:
-        return _from_result(result, "cached", given)
-    if not given and (shipped := _pretrained(name)) is not None:
-        model, info = shipped
-        return ModelSource(
-            name=name,
-            model=model,
-            source="pretrained",
-            recipe=dict(info.recipe),
-            seed=info.seed,
-            train_size=int(info.recipe.get("train_size") or MNIST_TRAIN_SIZE),  # None: all of MNIST's
-            test_accuracy=info.test_accuracy,
-            file=str(info.path),
-        )
-    if not train_if_needed:
-        if given:
-            asked = ", ".join(f"{k}={v}" for k, v in given.items())
-            raise ExportError(f"model {name} has no cached model trained with {asked}")
-        raise ExportError(f"model {name} has neither a cached trained model nor shipped weights")
-    result = train(name, load=True, callbacks=callbacks, cache=cache, **given)
-    return _from_result(result, "trained", given)
-
-
-def _from_result(result: Any, source: str, given: dict[str, Any]) -> ModelSource:
-    return ModelSource(
-        name=result.name,
-        model=result.model,
-        source=source,
-        recipe=dict(result.recipe),
-        seed=result.seed,
-        train_size=result.train_size,
-        test_accuracy=result.test_accuracy,
-        file=result.model_path,
-        options=dict(result.options),
-        given=given,
-    )
-
-
-def _pretrained(name: str):
-    """The shipped weights of ``name`` (their sha256 checked) and their manifest entry, or ``None``."""
     try:
-        weights = importlib.import_module(f"{__package__}.weights")
-    except ImportError:  # a version of digitzoo without shipped weights
-        return None
-    if name not in weights.shipped():
-        return None
-    # A damaged installed file is its own ModelError.
-    return weights.load_pretrained(name), weights.weights_info(name)
+        return resolve(name, train=train_if_needed, callbacks=callbacks, cache=cache, **train_kwargs)
+    except NoModelError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def check_suffix(path: str | os.PathLike, format: str) -> Path:

@@ -16,11 +16,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import DigitzooError, ImageError, ModelError
+from .errors import DigitzooError, ImageError
 from .files import check_writable_folder
 from .image.digits import DigitStages, digit_stages
 from .image.io import read_image
 from .inference import predict_proba
+from .zoo import check_model_file, load_model_file, resolve
 
 __all__ = [
     "DigitGuess",
@@ -177,72 +178,15 @@ def load_model(name: str | None = None, *, runtime: Literal["auto", "keras"] = "
     never trained, no MNIST needed. A zoo name: the user's cached trained model of that name if
     there is one, else its shipped weights, else it is trained now (``train_kwargs`` go to
     :func:`digitzoo.train`; with any of them, shipped weights, made with the default recipe, are
-    not used).
+    not used). :func:`digitzoo.zoo.resolve` decides which.
 
     ``runtime="auto"`` runs shipped weights with LiteRT when it is installed (no TensorFlow import:
     seconds faster, the same digits and probabilities within 1e-4 of Keras); ``"keras"`` always
     returns a Keras model. Models the user trained are always Keras models.
     """
-    from .weights import best_pretrained, shipped
-
     if runtime not in ("auto", "keras"):
         raise DigitzooError(f"runtime must be 'auto' or 'keras', got {runtime!r}")
-    if name is None:
-        return _load_shipped(best_pretrained(), runtime)
-    from ._tensorflow import import_quietly
-    from .training import load_trained, train
-
-    # Whether the user trained one is read from the cache's records, without importing TensorFlow.
-    if not train_kwargs and name in shipped() and train(name, only_cached=True, load=False) is None:
-        return _load_shipped(name, runtime)
-    import_quietly()
-    return load_trained(name, **train_kwargs)
-
-
-def _load_shipped(name: str, runtime: str):
-    from . import litert
-    from ._tensorflow import import_quietly
-    from .weights import load_pretrained, weights_info
-
-    if runtime == "auto" and weights_info(name).litert is not None and litert.available():
-        return load_pretrained(name, runtime="litert")
-    import_quietly()
-    return load_pretrained(name)
-
-
-def check_model_file(path: str | os.PathLike) -> Path:
-    """``path`` as a ``Path`` if it names a complete ``.keras`` archive; else ``ModelError`` saying why.
-
-    Reads the archive's parts (:func:`digitzoo.contract.check_keras_archive`), no Keras: an empty,
-    truncated or foreign file (a pickle, HDF5) fails at once, before any image is read.
-    """
-    from .contract import check_keras_archive
-
-    path = Path(path)
-    if path.suffix != ".keras":
-        kind = f"a {path.suffix} file" if path.suffix else "a file without extension"
-        raise ModelError(f"{path}: is {kind}; only Keras 3 model files (.keras) are read")
-    try:
-        return check_keras_archive(path)
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no such file") from None
-
-
-def load_model_file(path: str | os.PathLike):
-    """A user's own Keras model from a ``.keras`` file, checked as any zoo model is.
-
-    Only the ``.keras`` format is read (HDF5 ``.h5`` files and anything else are refused before
-    reading), through :func:`digitzoo.contract.load_keras_file`, as cached models and the shipped
-    weights are: ``safe_mode=True`` (the file cannot run code), and the model must take (28, 28)
-    raw pixels (0–255) and output 10 probabilities; anything else raises ``ModelError``.
-    """
-    from .contract import load_keras_file
-
-    path = check_model_file(path)
-    try:
-        return load_keras_file(path, path.name)
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no such file") from None
+    return resolve(name, runtime=runtime, train=True, **train_kwargs).model
 
 
 def prepare_stage_folder(folder: str | os.PathLike) -> Path:

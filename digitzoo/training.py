@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
 import time
 import warnings
 from collections.abc import Sequence
@@ -16,19 +14,18 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from .cache import ModelCache, cache_key
-from .contract import IMAGE_SHAPE
+from .cache import ModelCache
 from .diagnosis import diagnose
 from .errors import CacheError, DigitzooError, DigitzooWarning
 from .files import check_writable_folder
 from .paths import models_dir
-from .provenance import code_fingerprint, recorded_versions
-from .recipe import MAX_SEED, Recipe, compile_model
+from .plan import Arrays, TrainingPlan, plan_training
+from .provenance import recorded_versions
+from .recipe import Recipe, compile_model
 from .registry import build_model, model_info
 
 __all__ = ["TrainResult", "train", "compare", "load_trained", "check_cache_writable"]
 
-Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 _EVAL_BATCH = 1024
 
 
@@ -91,24 +88,6 @@ class TrainResult:
         return cls(**{k: v for k, v in meta.items() if k in names})
 
 
-def _check_arrays(arrays: Arrays) -> None:
-    try:
-        (x, y), (xt, yt) = arrays
-    except (TypeError, ValueError):
-        raise DigitzooError("data must be a path or ((x_train, y_train), (x_test, y_test))") from None
-    for images, labels, part in ((x, y, "train"), (xt, yt, "test")):
-        if not (isinstance(images, np.ndarray) and isinstance(labels, np.ndarray)):
-            raise DigitzooError(f"{part} images and labels must be numpy arrays, got {type(images).__name__} and {type(labels).__name__}")
-        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE or len(images) != len(labels) or len(images) == 0:
-            raise DigitzooError(
-                f"{part} images must be (N, 28, 28) with N matching labels, got {images.shape} and {labels.shape}"
-            )
-        if not (np.issubdtype(images.dtype, np.integer) or np.issubdtype(images.dtype, np.floating)):
-            raise DigitzooError(f"{part} images must hold pixel values 0-255, got dtype {images.dtype}")
-        if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() > 9:
-            raise DigitzooError(f"{part} labels must be whole numbers 0-9 in shape (N,), got {labels.dtype} {labels.shape}")
-
-
 def _load_data(data: str | Path | Arrays | None, train_size: int | None, seed: int) -> Arrays:
     from .data import load_mnist, stratified_subset
 
@@ -123,19 +102,6 @@ def _load_data(data: str | Path | Arrays | None, train_size: int | None, seed: i
 
 def _one_hot(labels: np.ndarray) -> np.ndarray:
     return np.eye(10, dtype="uint8")[labels.astype(np.int64)]
-
-
-def _data_hash(data: Arrays | None) -> str:
-    """The data hash without loading the data, so a cached model is found at once."""
-    from .data import MNIST_FINGERPRINT, fingerprint
-
-    if data is None:
-        return MNIST_FINGERPRINT  # whatever load_mnist finds verifies to exactly MNIST
-    _check_arrays(data)
-    digest = fingerprint(data)
-    # fingerprint hashes the bytes alone; the same bytes as int8 or float32 are other pixel values.
-    dtypes = [str(array.dtype) for pair in data for array in pair]
-    return digest if set(dtypes) == {"uint8"} else f"{digest}:{','.join(dtypes)}"
 
 
 def train(
@@ -153,8 +119,7 @@ def train(
     use_cache: bool = True,
     load: bool = True,
     callbacks: Sequence[Any] = (),
-    only_cached: bool = False,
-) -> TrainResult | None:
+) -> TrainResult:
     """Train ``name`` with its registered recipe (any argument given overrides it).
 
     ``options`` are the builder's own options; recipe fields among them (``{"optimizer": "adam"}``)
@@ -164,33 +129,27 @@ def train(
     ``load=False`` then skips loading it. The model returned is compiled with its recipe either
     way. ``callbacks`` are Keras callbacks passed to ``fit`` (progress bars, logging …); the cache
     cannot tell what they do, so they must not change the training. One that stops it early
-    (early stopping) is allowed, and that run is returned but not cached.
-    ``only_cached=True`` returns the cached result or ``None``, never training.
+    (early stopping) is allowed, and that run is returned but not cached. To find a trained model
+    without training, ask :func:`digitzoo.zoo.resolve`.
     """
-    spec = model_info(name)
-    recipe, options = _recipe_and_options(
-        spec.recipe, options, epochs=epochs, train_size=train_size, batch_size=batch_size, learning_rate=learning_rate
+    plan = plan_training(
+        name, epochs=epochs, seed=seed, train_size=train_size, batch_size=batch_size,
+        learning_rate=learning_rate, options=options, data=data,
     )
-    if not (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED):
-        raise DigitzooError(f"seed must be a whole number from 0 to {MAX_SEED} (2**32 - 1), got {seed!r}")
     cache = cache if cache is not None else ModelCache()
-    if isinstance(data, (str, Path)) or (data is None and os.environ.get("DIGITZOO_DATA")):
-        # The user named a file: a wrong one is an error even when a cached model would do.
-        from .data import load_mnist
-
-        data = load_mnist(data)
-    data_hash = _data_hash(data)
-    key = cache_key(name, recipe.to_dict(), seed, data_hash, options, code_fingerprint(spec.builder))
-
-    if use_cache and not retrain and (reused := _reuse(cache, name, key, recipe, load)) is not None:
+    if use_cache and not retrain and (reused := _reuse(cache, plan, load)) is not None:
         return reused
-    if only_cached:
-        return None
     if use_cache:
         check_cache_writable(cache)  # before the training (and any download), not after it
-        cache.check_saveable(name, key)  # a folder where the sidecar goes, say, fails now too
+        cache.check_saveable(name, plan.key)  # a folder where the sidecar goes, say, fails now too
+    return _train_new(plan, cache if use_cache else None, retrain, callbacks)
+
+
+def _train_new(plan: TrainingPlan, cache: ModelCache | None, retrain: bool, callbacks: Sequence[Any]) -> TrainResult:
+    """Build, fit and evaluate the planned model; cache it (``cache`` not None) if it followed the recipe."""
+    name, recipe, options, seed, key = plan.name, plan.recipe, plan.options, plan.seed, plan.key
     model = _build(name, options, seed)
-    (x, y), (xt, yt) = _load_data(data, recipe.train_size, seed)
+    (x, y), (xt, yt) = _load_data(plan.data, recipe.train_size, seed)
     metrics = _fit_and_evaluate(model, name, recipe, (x, y), (xt, yt), callbacks)
     result = TrainResult(
         name=name,
@@ -200,14 +159,14 @@ def train(
         seed=seed,
         train_size=len(x),
         test_size=len(xt),
-        data=data_hash,
+        data=plan.data_hash,
         versions=recorded_versions(),
         saved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         key=key,
         model=model,
         **metrics,
     )
-    if use_cache and _followed_recipe(result, recipe):
+    if cache is not None and _followed_recipe(result, recipe):
         # Without retrain, a run another process saved meanwhile is the same run: its file is kept,
         # so the path it reported stays, and this result names that file. An OSError becomes a
         # CacheError naming the folder.
@@ -230,38 +189,6 @@ def _followed_recipe(result: TrainResult, recipe: Recipe) -> bool:
     return False
 
 
-def _recipe_and_options(
-    registered: Recipe, options: dict[str, Any] | None, **overrides: Any
-) -> tuple[Recipe, dict[str, Any]]:
-    """The recipe with every change applied, and the builder's own options.
-
-    A recipe field can come as an argument (``None``: unchanged) or inside ``options``, as
-    ``build_model`` takes it; either way it changes the recipe. Two different values for one
-    field are refused.
-    """
-    options = dict(options or {})
-    fields = {f.name for f in dataclasses.fields(Recipe)}
-    from_options = {k: options.pop(k) for k in sorted(set(options) & fields)}
-    given = {k: v for k, v in overrides.items() if v is not None}
-    for field_name in sorted(set(from_options) & set(given)):
-        if from_options[field_name] != given[field_name]:
-            raise DigitzooError(
-                f"{field_name} is given twice, as {given[field_name]!r} and in options as "
-                f"{from_options[field_name]!r}; give it once"
-            )
-    if not all(isinstance(k, str) for k in options):
-        raise DigitzooError(f"option names must be strings, got {sorted(map(repr, options))}")
-    try:
-        json.dumps(options, allow_nan=False)  # the cache key and the sidecar record them as JSON
-    except (TypeError, ValueError) as exc:
-        raise DigitzooError(f"options must be finite numbers, strings, booleans or lists of them: {exc}") from None
-    try:
-        recipe = dataclasses.replace(registered, **from_options).replace(**given)
-    except ValueError as exc:
-        raise DigitzooError(str(exc)) from None
-    return recipe, options
-
-
 def check_cache_writable(cache: ModelCache | None = None) -> None:
     """Raise ``CacheError`` unless a trained model can be saved in ``cache`` (default: the model cache).
 
@@ -279,8 +206,9 @@ def check_cache_writable(cache: ModelCache | None = None) -> None:
         ) from None
 
 
-def _reuse(cache: ModelCache, name: str, key: str, recipe: Recipe, load: bool) -> TrainResult | None:
-    """The cached run under ``key``, its model loaded if ``load``; ``None`` if there is none."""
+def _reuse(cache: ModelCache, plan: TrainingPlan, load: bool) -> TrainResult | None:
+    """The cached run of ``plan``, its model loaded if ``load``; ``None`` if there is none."""
+    name, key, recipe = plan.name, plan.key, plan.recipe
     if load:
         # Sidecar and model read as one pair: another process may save between two separate reads.
         entry = cache.load_entry(name, key)
@@ -400,9 +328,5 @@ def compare(names: Sequence[str], *, data: str | Path | Arrays | None = None, **
 
 
 def load_trained(name: str, **kwargs: Any):
-    """The trained Keras model for ``name`` (from the cache, training it first if needed).
-
-    With ``only_cached=True`` it is ``None`` when there is no cached model.
-    """
-    result = train(name, load=True, **kwargs)
-    return result.model if result is not None else None
+    """The trained Keras model for ``name`` (from the cache, training it first if needed)."""
+    return train(name, load=True, **kwargs).model

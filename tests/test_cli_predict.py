@@ -185,13 +185,13 @@ def test_file_names_are_shown_as_they_are_not_as_markup(runner, photos, tmp_path
 
 def test_a_cache_remedy_names_the_train_command(runner, photos, monkeypatch):
     """predict has no --retrain: the hint says which command has it, for this model."""
-    from digitzoo import training
+    from digitzoo import zoo
     from digitzoo.errors import CacheError
 
-    def broken(name, **kwargs):
-        raise CacheError(f"cached model {name!r} is damaged; retraining replaces it", remedy="retrain")
+    def broken(cache, plan, load, given):
+        raise CacheError(f"cached model {plan.name!r} is damaged; retraining replaces it", remedy="retrain")
 
-    monkeypatch.setattr(training, "train", broken)
+    monkeypatch.setattr(zoo, "_cached", broken)
     result = runner.invoke(cli, ["predict", "-m", "tiny", str(photos / "seven.jpg")])
     assert result.exit_code == 1
     expected = "Error: cached model 'tiny' is damaged; retraining replaces it (run 'digitzoo train tiny --retrain')"

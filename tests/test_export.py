@@ -128,7 +128,7 @@ def test_cli_export_writes_the_file_and_says_what_it_takes(monkeypatch, tmp_path
         name="mlp", model=model, source="cached", recipe=model_info("mlp").recipe.to_dict(), seed=0,
         train_size=60000, test_accuracy=0.98, file="mlp.keras",
     )
-    monkeypatch.setattr("digitzoo.export.resolve_model", lambda name, **kwargs: chosen)
+    monkeypatch.setattr("digitzoo.zoo.resolve", lambda name, **kwargs: chosen)
     out = tmp_path / "m.onnx"
 
     result = CliRunner().invoke(cli, ["export", "mlp", "--format", "onnx", "-o", str(out)])
@@ -165,27 +165,25 @@ def test_a_missing_converter_names_the_extra_that_brings_it(monkeypatch, tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
-def _fake_result(model, **fields):
-    """What digitzoo.training.train returns, as far as resolve_model reads it."""
-    values = dict(
-        name="cnn", recipe={"epochs": 3}, options={}, seed=0, train_size=60000, test_accuracy=0.99, model_path="m.keras"
-    )
-    return SimpleNamespace(model=model, **{**values, **fields})
-
-
 def test_the_users_trained_model_comes_before_the_shipped_weights(monkeypatch):
+    from digitzoo import zoo
     from digitzoo.weights import weights_info
 
     trained, shipped = object(), object()
-    monkeypatch.setattr("digitzoo.export._pretrained", lambda name: (shipped, weights_info("cnn")))
-    monkeypatch.setattr("digitzoo.training.train", lambda name, **kwargs: _fake_result(trained))
+
+    def source(kind):
+        return zoo.ModelSource(name="cnn", model=trained, source=kind, recipe={"epochs": 3}, seed=0,
+                               train_size=60000, test_accuracy=0.99, file="m.keras")
+
+    monkeypatch.setattr(zoo, "load_pretrained", lambda name, runtime: shipped)
+    monkeypatch.setattr(zoo, "_cached", lambda cache, plan, load, given: source("cached"))
+    monkeypatch.setattr(zoo, "_trained", lambda name, given, callbacks, cache: source("trained"))
     assert (resolve_model("cnn").model, resolve_model("cnn").source) == (trained, "cached")
 
-    untrained = lambda name, only_cached=False, **kwargs: None if only_cached else _fake_result(trained)  # noqa: E731
-    monkeypatch.setattr("digitzoo.training.train", untrained)
+    monkeypatch.setattr(zoo, "_cached", lambda cache, plan, load, given: None)
     chosen = resolve_model("cnn")
     assert (chosen.model, chosen.source, chosen.seed, chosen.train_size) == (shipped, "pretrained", 0, 60000)
     assert chosen.recipe == weights_info("cnn").recipe and chosen.file == str(weights_info("cnn").path)
 
-    monkeypatch.setattr("digitzoo.export._pretrained", lambda name: None)
+    monkeypatch.setattr(zoo, "shipped", lambda: {})
     assert (resolve_model("cnn").model, resolve_model("cnn").source) == (trained, "trained")

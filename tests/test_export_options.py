@@ -15,7 +15,7 @@ from digitzoo.errors import DigitzooError
 from digitzoo.export import ExportError, default_path, export_model, load_exported, resolve_model
 from digitzoo.inference import predict_proba
 from digitzoo.registry import build_model
-from digitzoo.training import load_trained
+from digitzoo.zoo import resolve
 from digitzoo_cli.main import cli
 
 pytest.importorskip("onnxruntime", reason='onnxruntime is in the export extra: pip install "digitzoo[export]"')
@@ -40,8 +40,9 @@ def test_export_with_training_options_trains_then_reuses_exactly_that_model(mnis
     assert origin["given"] == {"train_size": 600, "epochs": 1, "seed": 3}
 
     # The model exported is the one the cache now holds for these options, not the shipped mlp.
-    cached = load_trained("mlp", only_cached=True, **TINY_RUN)
-    assert cached is not None and origin["file"] is not None
+    found = resolve("mlp", **TINY_RUN)
+    assert found.source == "cached" and found.file == origin["file"] is not None
+    cached = found.model
     images = load_mnist(mnist_npz)[1][0][:300]
     exported = load_exported(out)(images)
     np.testing.assert_allclose(exported, predict_proba(cached, images), atol=1e-4, rtol=0)
@@ -61,22 +62,29 @@ def test_export_with_training_options_trains_then_reuses_exactly_that_model(mnis
 
 @pytest.fixture
 def nothing_cached(monkeypatch):
-    """train() with an empty cache and no real training: every call is recorded in the list returned."""
-    calls: list[dict] = []
+    """The resolver with an empty cache and no real training: each step it takes is recorded."""
+    from digitzoo import zoo
+
+    calls: list[tuple[str, dict]] = []
     model = object()
 
-    def fake_train(name, *, only_cached=False, **kwargs):
-        calls.append({"only_cached": only_cached, **kwargs})
-        if only_cached:
-            return None
-        recipe = {"epochs": kwargs.get("epochs") or 30}
-        return SimpleNamespace(
-            name=name, model=model, recipe=recipe, options={}, seed=kwargs.get("seed", 0),
-            train_size=kwargs.get("train_size") or 60000, test_accuracy=0.5, model_path="x.keras",
+    def fake_cached(cache, plan, load, given):
+        calls.append(("cached", given))
+        return None
+
+    def fake_trained(name, given, callbacks, cache):
+        calls.append(("trained", given))
+        return zoo.ModelSource(
+            name=name, model=model, source="trained", recipe={"epochs": given.get("epochs") or 30},
+            seed=given.get("seed", 0), train_size=given.get("train_size") or 60000, test_accuracy=0.5,
+            file="x.keras", given=given,
         )
 
-    monkeypatch.setattr("digitzoo.training.train", fake_train)
-    monkeypatch.setattr("digitzoo.export._pretrained", lambda name: pytest.fail("the shipped weights were used"))
+    # The plan is what train would be asked for; a named data file is not read here.
+    monkeypatch.setattr(zoo, "plan_training", lambda name, **kwargs: SimpleNamespace(name=name, **kwargs))
+    monkeypatch.setattr(zoo, "_cached", fake_cached)
+    monkeypatch.setattr(zoo, "_trained", fake_trained)
+    monkeypatch.setattr(zoo, "load_pretrained", lambda *a, **k: pytest.fail("the shipped weights were used"))
     return calls
 
 
@@ -88,16 +96,19 @@ def nothing_cached(monkeypatch):
 def test_any_training_option_keeps_the_shipped_weights_out(option, nothing_cached):
     chosen = resolve_model("mlp", **option)
     assert chosen.source == "trained" and chosen.given == option
-    assert [call["only_cached"] for call in nothing_cached] == [True, False]
-    assert all({k: call[k] for k in option} == option for call in nothing_cached)
+    steps = [step for step, _ in nothing_cached]
+    assert steps == (["trained"] if "retrain" in option else ["cached", "trained"])  # retrain skips the cache
+    assert all(given == option for _, given in nothing_cached)
 
 
 def test_without_options_the_shipped_weights_come_before_a_training(monkeypatch, nothing_cached):
+    from digitzoo import zoo
+
     shipped = object()
-    monkeypatch.setattr("digitzoo.export._pretrained", lambda name: (shipped, SimpleNamespace(
-        recipe={"epochs": 30, "train_size": None}, seed=0, test_accuracy=0.98, path="mlp.keras")))
+    monkeypatch.setattr(zoo, "load_pretrained", lambda name, runtime: shipped)
     chosen = resolve_model("mlp", epochs=None, retrain=False, options={})  # nothing given
     assert (chosen.model, chosen.source, chosen.given) == (shipped, "pretrained", {})
+    assert [step for step, _ in nothing_cached] == ["cached"]
 
 
 def test_the_cli_passes_only_the_options_typed(monkeypatch, tmp_path):
@@ -105,14 +116,14 @@ def test_the_cli_passes_only_the_options_typed(monkeypatch, tmp_path):
 
     def fake_resolve(name, **kwargs):
         seen.append(kwargs)
-        raise DigitzooError("stop here")  # not ExportError, which would send the command on to train
+        raise DigitzooError("stop here")  # not NoModelError, which would send the command on to train
 
-    monkeypatch.setattr("digitzoo.export.resolve_model", fake_resolve)
+    monkeypatch.setattr("digitzoo.zoo.resolve", fake_resolve)
     out = tmp_path / "m.onnx"
     CliRunner().invoke(cli, ["export", "mlp", "--format", "onnx", "-o", str(out)])
     CliRunner().invoke(cli, ["export", "mlp", "--format", "onnx", "-o", str(out), "--seed", "0", "--retrain"])
-    assert seen[0] == {"train_if_needed": False}  # the default seed 0 is not a request
-    assert seen[1] == {"train_if_needed": False, "seed": 0, "retrain": True}  # typed, it is
+    assert seen[0] == {}  # the default seed 0 is not a request
+    assert seen[1] == {"seed": 0, "retrain": True}  # typed, it is
     assert len(seen) == 2
 
 
@@ -143,7 +154,7 @@ def test_training_options_belong_to_a_zoo_name_not_to_a_model(tmp_path):
     ],
 )
 def test_bad_training_options_are_refused_before_any_work(args, message, monkeypatch, tmp_path):
-    monkeypatch.setattr("digitzoo.export.resolve_model", lambda *a, **k: pytest.fail("work started"))
+    monkeypatch.setattr("digitzoo.zoo.resolve", lambda *a, **k: pytest.fail("work started"))
     out = tmp_path / "m.onnx"
     result = CliRunner().invoke(cli, ["export", "mlp", "--format", "onnx", "-o", str(out), *args])
     assert result.exit_code == 2

@@ -23,7 +23,7 @@ def no_work(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("the export started work before checking its output path")
 
-    for target in ("digitzoo.export.resolve_model", "digitzoo.export._onnx_bytes", "digitzoo.export._tflite_bytes",
+    for target in ("digitzoo.zoo.resolve", "digitzoo.export._onnx_bytes", "digitzoo.export._tflite_bytes",
                    "digitzoo.export._write_savedmodel"):
         monkeypatch.setattr(target, forbidden)
 

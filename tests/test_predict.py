@@ -11,6 +11,7 @@ from digitzoo import DigitzooError, ImageError
 from digitzoo import predict as predict_module
 from digitzoo.cache import ModelCache
 from digitzoo.data import load_mnist
+from digitzoo.errors import ModelError
 from digitzoo.inference import predict_proba
 from digitzoo.predict import classify, predict_digits, prepare_stage_folder, save_stages
 from digitzoo.training import train
@@ -243,7 +244,7 @@ def test_a_model_file_that_is_no_keras_archive_says_what_is_wrong(tmp_path, kind
 
     path = _unusable_model_file(tmp_path, kind)
     for check in (predict_module.check_model_file, predict_module.load_model_file):
-        with pytest.raises(predict_module.ModelError) as caught:
+        with pytest.raises(ModelError) as caught:
             check(path)
         message = str(caught.value)
         assert re.match(re.escape(str(path)) + _WHAT_IS_WRONG[kind], message), message
@@ -251,11 +252,11 @@ def test_a_model_file_that_is_no_keras_archive_says_what_is_wrong(tmp_path, kind
 
 
 def test_a_model_file_that_is_missing_is_no_such_file(tmp_path):
-    with pytest.raises(predict_module.ModelError, match="missing.keras: no such file$"):
+    with pytest.raises(ModelError, match="missing.keras: no such file$"):
         predict_module.load_model_file(tmp_path / "missing.keras")
 
 
 def test_a_model_file_of_raw_scores_is_refused_and_a_softmax_one_loads(tmp_path):
-    with pytest.raises(predict_module.ModelError, match="model 'raw.keras' outputs scores from .* not probabilities"):
+    with pytest.raises(ModelError, match="model 'raw.keras' outputs scores from .* not probabilities"):
         predict_module.load_model_file(_saved_model(tmp_path / "raw.keras", softmax=False))
     assert predict_module.load_model_file(_saved_model(tmp_path / "mine.keras")).output_shape == (None, 10)

@@ -123,8 +123,15 @@ def cached_tiny(small_mnist, tmp_path_factory):
     return cache
 
 
+def _in_cache(cache, **request) -> bool:
+    """Whether the zoo finds ``tiny`` trained so in ``cache``, without training or loading it."""
+    from digitzoo.zoo import cached
+
+    return cached("tiny", cache=cache, **request) is not None
+
+
 def _is_cached(small_mnist, cache) -> bool:
-    return train("tiny", data=small_mnist, cache=cache, only_cached=True, load=False, **_TINY) is not None
+    return _in_cache(cache, data=small_mnist, **_TINY)
 
 
 @pytest.mark.parametrize(
@@ -277,7 +284,7 @@ def test_a_cached_model_is_reused_from_a_read_only_cache(small_mnist, cached_tin
 def test_the_same_bytes_read_as_other_pixel_values_are_other_data(small_mnist, cached_tiny):
     (x, y), (xt, yt) = small_mnist
     as_int8 = ((x.view(np.int8), y), (xt.view(np.int8), yt))  # 200 becomes -56: other images
-    assert train("tiny", data=as_int8, cache=cached_tiny, only_cached=True, **_TINY) is None
+    assert not _in_cache(cached_tiny, data=as_int8, **_TINY)
     assert _is_cached(small_mnist, cached_tiny)
 
 
@@ -306,12 +313,12 @@ def test_a_run_a_callback_stops_early_is_returned_but_not_cached(small_mnist, ca
     with pytest.warns(DigitzooWarning, match="'tiny' stopped after 1 of 2 epochs .* not cached"):
         result = train("tiny", epochs=2, train_size=500, data=small_mnist, cache=cache, callbacks=[StopAfterOneEpoch()])
     assert len(result.history["loss"]) == 1 and result.model_path is None
-    assert train("tiny", epochs=2, train_size=500, data=small_mnist, cache=cache, only_cached=True) is None
+    assert not _in_cache(cache, epochs=2, train_size=500, data=small_mnist)
 
 
 def test_compare_and_load_trained_take_the_options_train_takes(small_mnist, cache):
     assert compare(["tiny"], data=small_mnist, cache=cache, load=True, **_TINY)[0].model is not None
-    assert load_trained("tiny", data=small_mnist, cache=cache, only_cached=True, epochs=2) is None
+    assert load_trained("tiny", data=small_mnist, cache=cache, **_TINY) is not None
 
 
 def test_every_epoch_records_train_and_test_curves_and_the_last_test_point_is_the_result(small_mnist, cache):

@@ -460,7 +460,7 @@ def _damage_cache_entry(name: str) -> Path:
     """Write ``{bad`` as the sidecar ``train(name)`` looks up in this test's home, as a damaged
     cache entry looks."""
     from digitzoo.cache import ModelCache
-    from digitzoo.training import train
+    from digitzoo.zoo import available
 
     looked_up = []
     lookup = ModelCache.lookup
@@ -471,7 +471,7 @@ def _damage_cache_entry(name: str) -> Path:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(ModelCache, "lookup", spy)
-        assert train(name, only_cached=True, load=False) is None
+        available(name)  # looks the default request up in the cache
     (sidecar,) = looked_up
     sidecar.parent.mkdir(parents=True, exist_ok=True)
     sidecar.write_text("{bad")

@@ -82,8 +82,8 @@ class Models:
 
     def get(self, name: str | None = None) -> tuple[str, Any]:
         """(name, model) for ``name`` (None: the default); ``UnknownModelError`` for unknown names."""
-        from ..predict import load_model
         from ..registry import model_info
+        from ..zoo import resolve
 
         name = self.default if name is None else name
         if not isinstance(name, str):
@@ -95,20 +95,19 @@ class Models:
                     raise RequestError(
                         409, f"model {name!r} has no trained weights here; run `digitzoo train {name}` first"
                     )
-                self._loaded[name] = load_model(name)
+                self._loaded[name] = resolve(name, runtime="auto").model
             return name, self._loaded[name]
 
 
 def has_weights(name: str) -> bool:
     """Whether ``name`` can be loaded without training: shipped weights, or a model the user trained.
 
-    The user's cache is asked first, shipped models too: ``load_model`` prefers a cached model, so
-    a damaged cache entry (``CacheError``) keeps even a shipped model from loading.
+    The user's cache is asked first, shipped models too: a cached model comes first, so a damaged
+    cache entry (``CacheError``) keeps even a shipped model from loading.
     """
-    from ..training import train
-    from ..weights import shipped
+    from ..zoo import available
 
-    return train(name, only_cached=True, load=False) is not None or name in shipped()
+    return available(name)
 
 
 def model_list(models: Models) -> dict[str, Any]:
