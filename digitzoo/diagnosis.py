@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-__all__ = ["UNDERFIT_BELOW", "OVERFIT_GAP", "UNDERFITTING", "OVERFITTING", "GENERALISES", "diagnose"]
+__all__ = ["UNDERFIT_BELOW", "OVERFIT_GAP", "UNDERFITTING", "OVERFITTING", "GENERALISES", "DIAGNOSES", "diagnose"]
 
 UNDERFIT_BELOW = 0.95
 OVERFIT_GAP = 0.03
@@ -17,6 +17,8 @@ OVERFIT_GAP = 0.03
 UNDERFITTING = "underfitting"
 OVERFITTING = "overfitting"
 GENERALISES = "generalises well"
+#: The three cases, in the words a model's registered behaviour and a run's diagnosis both use.
+DIAGNOSES = (UNDERFITTING, GENERALISES, OVERFITTING)
 
 
 def diagnose(train_accuracy: float, test_accuracy: float) -> str:

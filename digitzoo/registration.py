@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .contract import IMAGE_SHAPE
+from .diagnosis import DIAGNOSES, GENERALISES, OVERFITTING, UNDERFITTING
 from .recipe import Recipe
 from .weights.manifest import WEIGHTS_TAG, WeightsInfo, shipped
 
@@ -28,7 +29,10 @@ __all__ = [
     "unregister",
 ]
 
-BEHAVIOURS = ("underfits", "generalises", "overfits")
+#: What a model is registered to demonstrate: the words a run's diagnosis uses.
+BEHAVIOURS = DIAGNOSES
+# Earlier words of the same three cases, still accepted from plugins written for them.
+_BEHAVIOUR_ALIASES = {"underfits": UNDERFITTING, "generalises": GENERALISES, "overfits": OVERFITTING}
 BUILTIN_SOURCE = "built-in"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -128,6 +132,7 @@ def register_model(
         raise ValueError(f"model {name!r}: params must be a positive whole number, got {params!r}")
     if not isinstance(recipe, Recipe):
         raise TypeError(f"model {name!r}: recipe must be a digitzoo Recipe, got {type(recipe).__name__}")
+    behaviour = _BEHAVIOUR_ALIASES.get(behaviour, behaviour) if isinstance(behaviour, str) else behaviour
     if behaviour not in BEHAVIOURS:
         raise ValueError(f"model {name!r}: behaviour must be one of {', '.join(BEHAVIOURS)}, got {behaviour!r}")
     if not (isinstance(input_shape, (tuple, list)) and tuple(input_shape) == IMAGE_SHAPE):

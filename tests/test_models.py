@@ -55,8 +55,9 @@ def test_lenet5_layers():
 
 
 def test_expected_behaviours():
-    assert model_info("tiny").behaviour == "underfits"
-    assert model_info("overfit").behaviour == "overfits"
+    assert model_info("tiny").behaviour == "underfitting"
+    assert model_info("overfit").behaviour == "overfitting"
+    assert model_info("cnn").behaviour == "generalises well"  # the words a run's diagnosis uses
     assert model_info("overfit").recipe.train_size == 1000
     assert model_info("cnn").recipe.epochs <= 3
 

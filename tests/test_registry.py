@@ -37,6 +37,12 @@ def test_unknown_model_suggests_close_names():
         build_model("zzzzzz")
 
 
+def test_behaviour_speaks_the_diagnosis_words_and_takes_the_older_ones(scratch_registry):
+    for said, stored in [("underfitting", "underfitting"), ("overfits", "overfitting"), ("generalises", "generalises well")]:
+        register_model(f"b-{stored[:4]}", description="x", params=1, recipe=Recipe(), behaviour=said)(_builder)
+        assert model_info(f"b-{stored[:4]}").behaviour == stored
+
+
 def test_duplicate_name_is_an_error(scratch_registry):
     with pytest.raises(ValueError, match="'mlp' is already registered"):
         register_model("mlp", description="again", params=1, recipe=Recipe(), behaviour="overfits")(_builder)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..diagnosis import GENERALISES
 from ..recipe import Recipe
 from ..registry import register_model
 from ._layers import classifier, pixels_input, space_to_depth
@@ -14,7 +15,7 @@ __all__ = ["lenet5", "cnn"]
     description="LeNet-5 as in the tutorial: Conv 6@5×5, AvgPool, Conv 16@5×5, AvgPool, Dense 120-84-10.",
     params=61706,
     recipe=Recipe(optimizer="sgd", learning_rate=0.05, batch_size=256, epochs=20),
-    behaviour="generalises",
+    behaviour=GENERALISES,
 )
 def lenet5(*, activation: str = "relu"):
     import keras
@@ -50,7 +51,7 @@ def _conv_block(x, filters: int, name: str, *, padding: str = "same"):
     recipe=Recipe(
         optimizer="adam", learning_rate=2e-2, batch_size=512, epochs=3, schedule="cosine", label_smoothing=0.1
     ),
-    behaviour="generalises",
+    behaviour=GENERALISES,
 )
 def cnn(*, width: int = 32, hidden: int = 128):
     import keras
@@ -86,7 +87,7 @@ def _augment(x, *, shift: float, degrees: float, zoom: float):
     recipe=Recipe(
         optimizer="adam", learning_rate=1e-2, batch_size=256, epochs=20, schedule="cosine", label_smoothing=0.1
     ),
-    behaviour="generalises",
+    behaviour=GENERALISES,
 )
 def cnn_best(*, width: int = 32, dropout: float = 0.3, shift: float = 0.1, degrees: float = 10, zoom: float = 0.1):
     import keras

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..diagnosis import GENERALISES, OVERFITTING, UNDERFITTING
 from ..recipe import Recipe
 from ..registry import register_model
 from ._layers import classifier, pixels_input
@@ -34,7 +35,7 @@ def _dense_stack(name: str, units: list[int], *, dropout: float = 0.0, l2: float
     description="MLP with a 4-unit hidden layer: too small to learn MNIST well.",
     params=3190,
     recipe=Recipe(optimizer="sgd", learning_rate=0.05, batch_size=256, epochs=5),
-    behaviour="underfits",
+    behaviour=UNDERFITTING,
 )
 def tiny(*, hidden: int = 4):
     return _dense_stack("tiny", [hidden])
@@ -45,7 +46,7 @@ def tiny(*, hidden: int = 4):
     description="The tutorial's network: 784 → Dense 256 ReLU ×3 → Dense 10 softmax.",
     params=335114,
     recipe=TUTORIAL_SGD,
-    behaviour="generalises",
+    behaviour=GENERALISES,
 )
 def mlp(*, hidden: int = 256, depth: int = 3):
     return _dense_stack("mlp", [hidden] * depth)
@@ -56,7 +57,7 @@ def mlp(*, hidden: int = 256, depth: int = 3):
     description="The 3×256 MLP with dropout after each hidden layer.",
     params=335114,
     recipe=TUTORIAL_SGD,
-    behaviour="generalises",
+    behaviour=GENERALISES,
 )
 def mlp_dropout(*, hidden: int = 256, depth: int = 3, rate: float = 0.2):
     return _dense_stack("mlp-dropout", [hidden] * depth, dropout=rate)
@@ -67,7 +68,7 @@ def mlp_dropout(*, hidden: int = 256, depth: int = 3, rate: float = 0.2):
     description="The 3×256 MLP with L2 weight decay on every hidden layer.",
     params=335114,
     recipe=TUTORIAL_SGD,
-    behaviour="generalises",
+    behaviour=GENERALISES,
 )
 def mlp_l2(*, hidden: int = 256, depth: int = 3, l2: float = 1e-4):
     return _dense_stack("mlp-l2", [hidden] * depth, l2=l2)
@@ -80,7 +81,7 @@ def mlp_l2(*, hidden: int = 256, depth: int = 3, l2: float = 1e-4):
     # 15 epochs: it knows its 1 000 images perfectly after about ten, and each epoch ends with a test
     # pass over 10 000 images for the learning curves (0.4 s here, ten times the epoch's training).
     recipe=Recipe(optimizer="adam", learning_rate=1e-3, batch_size=32, epochs=15, train_size=1000, jit_compile=True),
-    behaviour="overfits",
+    behaviour=OVERFITTING,
 )
 def overfit(*, hidden: int = 1024, depth: int = 2):
     return _dense_stack("overfit", [hidden] * depth)

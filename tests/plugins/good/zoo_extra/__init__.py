@@ -8,7 +8,7 @@ from digitzoo import Recipe, register_model
     description="Multinomial logistic regression: one Dense layer on the raw pixels.",
     params=7850,
     recipe=Recipe(optimizer="sgd", learning_rate=0.1, batch_size=128, epochs=3),
-    behaviour="underfits",
+    behaviour="underfitting",
 )
 def softmax():
     import keras
