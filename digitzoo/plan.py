@@ -19,10 +19,10 @@ from .cache import cache_key
 from .contract import IMAGE_SHAPE, NUM_CLASSES
 from .errors import DigitzooError
 from .provenance import code_fingerprint
-from .recipe import MAX_SEED, Recipe
+from .recipe import MAX_SEED, Recipe, split_overrides
 from .registry import model_info
 
-__all__ = ["Arrays", "TrainingPlan", "plan_training", "check_arrays", "split_overrides"]
+__all__ = ["Arrays", "TrainingPlan", "plan_training", "check_arrays"]
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -71,12 +71,6 @@ def plan_training(
     data_hash = _data_hash(data)
     key = cache_key(name, recipe.to_dict(), seed, data_hash, options, code_fingerprint(spec.builder))
     return TrainingPlan(name, recipe, options, seed, data, data_hash, key)
-
-
-def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(recipe changes, builder options)``: the keyword arguments that name a recipe field, and the rest."""
-    fields = {f.name for f in dataclasses.fields(Recipe)}
-    return {k: v for k, v in overrides.items() if k in fields}, {k: v for k, v in overrides.items() if k not in fields}
 
 
 def _recipe_and_options(

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Recipe", "MAX_SEED", "OPTIMIZERS", "SCHEDULES", "STEPS_PER_EXECUTION", "compile_model", "steps_per_execution"]
+__all__ = ["Recipe", "MAX_SEED", "RECIPE_FIELDS", "split_overrides", "OPTIMIZERS", "SCHEDULES", "STEPS_PER_EXECUTION", "compile_model", "steps_per_execution"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine")
@@ -136,3 +136,15 @@ def compile_model(model, recipe: Recipe, n_train: int | None = None):
         jit_compile=recipe.jit_compile,
     )
     return model
+
+
+#: The names of a recipe's fields: overrides of these change the recipe, any other is a builder option.
+RECIPE_FIELDS = frozenset(f.name for f in dataclasses.fields(Recipe))
+
+
+def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(recipe changes, builder options)``: the keyword arguments that name a recipe field, and the rest."""
+    return (
+        {k: v for k, v in overrides.items() if k in RECIPE_FIELDS},
+        {k: v for k, v in overrides.items() if k not in RECIPE_FIELDS},
+    )

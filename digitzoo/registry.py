@@ -15,7 +15,7 @@ from typing import Any
 from .contract import IMAGE_SHAPE, NUM_CLASSES, check_model, check_outputs, check_probabilities, check_shapes
 from .errors import DigitzooError, ModelError, UnknownModelError, describe_exception
 from .plugins import load_plugins
-from .recipe import Recipe, compile_model
+from .recipe import RECIPE_FIELDS, compile_model, split_overrides
 from .registration import BEHAVIOURS, BUILTIN_SOURCE, ModelSpec, register_model, registered
 from .weights.manifest import WEIGHTS_TAG
 
@@ -79,9 +79,7 @@ def build_model(name: str, *, weights: str | None = None, compile: bool = True, 
     spec = model_info(name)
     if weights is not None:
         return _pretrained(spec, weights, compile, overrides)
-    recipe_fields = set(Recipe.__dataclass_fields__)
-    recipe_changes = {k: v for k, v in overrides.items() if k in recipe_fields}
-    options = {k: v for k, v in overrides.items() if k not in recipe_fields}
+    recipe_changes, options = split_overrides(overrides)
     accepted = [
         p.name
         for p in inspect.signature(spec.builder).parameters.values()
@@ -90,7 +88,7 @@ def build_model(name: str, *, weights: str | None = None, compile: bool = True, 
     if unknown := sorted(set(options) - set(accepted)):
         raise DigitzooError(
             f"model {name!r} has no option {', '.join(unknown)}; "
-            f"it accepts {', '.join(accepted + sorted(recipe_fields)) or 'none'}"
+            f"it accepts {', '.join(accepted + sorted(RECIPE_FIELDS)) or 'none'}"
         )
     try:
         recipe = spec.recipe.replace(**recipe_changes)
@@ -110,8 +108,7 @@ def _pretrained(spec: ModelSpec, weights: Any, compile: bool, overrides: dict[st
     if spec.pretrained is None:
         have = ", ".join(list_models(pretrained=True)) or "none"
         raise ModelError(f"{_label(spec)} has no pretrained weights; models with weights: {have}")
-    recipe_fields = set(Recipe.__dataclass_fields__)
-    if options := sorted(set(overrides) - recipe_fields):
+    if options := sorted(split_overrides(overrides)[1]):
         raise DigitzooError(
             f"model {spec.name!r} with pretrained weights takes no builder option ({', '.join(options)}); "
             "they would change the network that was trained"
