@@ -69,63 +69,79 @@ def export(
         digitzoo export cnn --format onnx -o cnn.onnx
         digitzoo export cnn --epochs 5 --seed 3 --format tflite --quantize int8
     """
-    import time
-
     from digitzoo._tensorflow import import_quietly
-    from digitzoo.export import (
-        INPUT_CONTRACT,
-        ExportError,
-        calibration_images,
-        check_output,
-        check_suffix,
-        default_path,
-        export_model,
-        quantization_accuracy,
-    )
 
     if quantize is not None and format_ != "tflite":
         raise click.BadParameter(f"applies to --format tflite only, not {format_}", param_hint="--quantize")
-    ctx = click.get_current_context()
-    # Only the options the user typed: --seed 0 given on purpose is a request for their own model.
-    given = {k: v for k, v in kwargs.items() if ctx.get_parameter_source(k) is not ParameterSource.DEFAULT}
+    given = _typed_options(kwargs)
     err = stderr_console(quiet=quiet, soft_wrap=True)
+    dest = _checked_output(name, format_, quantize, given, output, force)
+    import_quietly()
+    chosen = _model(name, given, err, quiet)
+    what = f"{format_}{' int8' if quantize else ''}"
+    err.print(f"exporting {name} ({_WHERE[chosen.source]}) as {what}…", highlight=False)
+    result = _write(chosen, dest, format_, quantize, given, force)
+    if quantize is not None:
+        err.print("measuring the test accuracy of the float model and of the int8 file…", highlight=False)
+        result.update(_int8_accuracy(chosen.model, dest, given))
+    _show(result, as_json)
+
+
+def _typed_options(kwargs: dict) -> dict:
+    """Only the training options the user typed: --seed 0 given on purpose is a request for their own model."""
+    ctx = click.get_current_context()
+    return {k: v for k, v in kwargs.items() if ctx.get_parameter_source(k) is not ParameterSource.DEFAULT}
+
+
+def _checked_output(
+    name: str, format_: str, quantize: str | None, given: dict, output: Path | None, force: bool
+) -> Path:
+    """The path to write, refused before any work if its suffix, kind or folder will not do."""
+    from digitzoo.export import ExportError, check_output, check_suffix, default_path
+
     dest = output if output is not None else default_path(name, format_, quantize, given)
     try:
         check_suffix(dest, format_)
     except ExportError as exc:
         raise click.BadParameter(str(exc), param_hint="--output") from None
-    check_output(dest, format_, force=force)  # a folder the user keeps is refused before any work
-    import_quietly()
-    chosen = _model(name, given, err, quiet)
-    what = f"{format_}{' int8' if quantize else ''}"
-    err.print(f"exporting {name} ({_WHERE[chosen.source]}) as {what}…", highlight=False)
+    return check_output(dest, format_, force=force)  # a folder the user keeps is refused too
+
+
+def _write(chosen, dest: Path, format_: str, quantize: str | None, given: dict, force: bool) -> dict:
+    """Export ``chosen`` to ``dest`` and say what was written (the JSON the command prints)."""
+    import time
+
+    from digitzoo.export import INPUT_CONTRACT, calibration_images, export_model
+
     start = time.perf_counter()
     # An int8 file calibrates on the digits the model was trained on.
     representative = calibration_images(given["data"]) if quantize and given.get("data") is not None else None
     path = export_model(
         chosen.model, dest, format=format_, quantize=quantize, representative=representative, force=force
     )
-    seconds = time.perf_counter() - start
-    result = {
-        "model": name,
+    return {
+        "model": chosen.name,
         "source": chosen.source,
         "origin": chosen.to_dict(),
         "format": format_,
         "quantize": quantize,
         "path": str(path),
         "bytes": _size(path),
-        "seconds": round(seconds, 2),
+        "seconds": round(time.perf_counter() - start, 2),
         "input_contract": INPUT_CONTRACT,
     }
-    if quantize is not None:
-        err.print("measuring the test accuracy of the float model and of the int8 file…", highlight=False)
-        test = None
-        if given.get("data") is not None:
-            from digitzoo.data import load_mnist
 
-            test = load_mnist(given["data"])[1]  # the test set the model was trained beside
-        result.update(quantization_accuracy(chosen.model, path, test))
-    _show(result, as_json)
+
+def _int8_accuracy(model, path: Path, given: dict) -> dict:
+    """The float model's and the int8 file's test accuracy, on the test set the model was trained beside."""
+    from digitzoo.export import quantization_accuracy
+
+    test = None
+    if given.get("data") is not None:
+        from digitzoo.data import load_mnist
+
+        test = load_mnist(given["data"])[1]
+    return quantization_accuracy(model, path, test)
 
 
 def _model(name: str, given: dict, err, quiet: bool):

@@ -84,31 +84,16 @@ def predict(
         digitzoo predict assets/digits/seven.jpg
         digitzoo predict assets/digits/row.jpg --model cnn --debug /tmp/why
     """
-    from digitzoo.predict import (
-        check_model_file,
-        load_model_file,
-        predict_stages,
-        prepare_stage_folder,
-        read_images,
-        save_stages,
-    )
+    from digitzoo.predict import predict_stages, read_images, save_stages
 
-    if multi and single:
-        raise click.UsageError("--single and --multi cannot be used together")
-    if model is not None and model_file is not None:
-        raise click.UsageError("--model and --model-file cannot be used together")
+    _check_before_reading(model, model_file, multi, single, debug)
     err = stderr_console(quiet=quiet, soft_wrap=True)
-    if model_file is not None:
-        check_model_file(model_file)  # a wrong or missing file fails now, before any image is read
-    if debug is not None:
-        prepare_stage_folder(debug)  # a folder that cannot be written fails now, not after training
     stages = read_images(images, multi=True if multi else False if single else None)
     _report_errors(images, stages)
     read = [s for s in stages if not isinstance(s, Exception)]
-    keras_model = None
-    if read:
-        keras_model = load_model_file(model_file) if model_file is not None else _model(model, err, quiet)
-    predictions = predict_stages(keras_model, stages, top=top, sources=images)
+    # The model is loaded (or trained) only once some image has been read.
+    reader = _reader(model, model_file, err, quiet) if read else None
+    predictions = predict_stages(reader, stages, top=top, sources=images)
     if not multi and not single:
         _hint_rows(predictions, err)
     _show(predictions, as_json, top)
@@ -117,6 +102,29 @@ def predict(
         save_stages(predictions, debug)
     if len(read) < len(stages):
         raise SystemExit(1)
+
+
+def _check_before_reading(
+    model: str | None, model_file: Path | None, multi: bool, single: bool, debug: Path | None
+) -> None:
+    """Options that cannot work fail now, before any image is read or model trained."""
+    from digitzoo.predict import check_model_file, prepare_stage_folder
+
+    if multi and single:
+        raise click.UsageError("--single and --multi cannot be used together")
+    if model is not None and model_file is not None:
+        raise click.UsageError("--model and --model-file cannot be used together")
+    if model_file is not None:
+        check_model_file(model_file)  # a wrong or missing file
+    if debug is not None:
+        prepare_stage_folder(debug)  # a folder that cannot be written
+
+
+def _reader(model: str | None, model_file: Path | None, err: Console, quiet: bool):
+    """The model that reads the digits: the user's file, or the zoo model ``--model`` names."""
+    from digitzoo.predict import load_model_file
+
+    return load_model_file(model_file) if model_file is not None else _model(model, err, quiet)
 
 
 def _model(name: str | None, err: Console, quiet: bool):

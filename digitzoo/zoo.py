@@ -119,7 +119,9 @@ def resolve(
     return _trained(name, given, callbacks, cache)
 
 
-def cached(name: str, *, load: bool = False, cache: ModelCache | None = None, **training: Any) -> ModelSource | None:
+def cached(
+    name: str, *, load: bool = False, cache: ModelCache | None = None, **training: Any
+) -> ModelSource | None:
     """The user's model of ``name`` trained with these ``training`` options, from the cache, or ``None``.
 
     Never the shipped weights, never a training: whether ``train`` would reuse a model.
