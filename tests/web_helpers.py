@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import sigint_at_default
+from helpers import sigint_at_default
 
 __all__ = [
     "CHROMIUM",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import plugin_on_path, sigint_at_default
+from helpers import TESTS, plugin_on_path, sigint_at_default
 
 # The real command group, with one more command that waits: it stands for any long command.
 _WAITING = textwrap.dedent(
@@ -122,7 +122,7 @@ def test_a_reader_that_has_gone_ends_the_command_quietly():
 def test_the_signal_tests_hold_when_the_suite_runs_in_the_background(tmp_path):
     """`make test &` starts pytest with SIGINT ignored; the tests above must not depend on how they were started."""
     ignored = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731 -- what a shell does for `&`
-    serve_test = str(Path(__file__).with_name("test_web_serve.py"))
+    serve_test = str(TESTS / "web" / "test_web_serve.py")
     selected = "test_a_stopped_command_exits_128_plus_the_signal_after_cleaning_up and 130 or signal and Interrupted"
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, serve_test, "-k", selected],

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from digitzoo_cli.main import _COMMANDS, cli
 
-from conftest import plugin_on_path
+from helpers import plugin_on_path
 
 HEAVY = ("tensorflow", "keras", "cv2", "numpy")
 

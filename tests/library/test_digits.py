@@ -14,6 +14,8 @@ from digitzoo.data import load_mnist
 from digitzoo.errors import ImageError
 from digitzoo.image.digits import digit_stages, preprocess_digit, segment_digits
 
+from helpers import PHOTOS
+
 cv2 = pytest.importorskip("cv2")
 
 
@@ -241,11 +243,9 @@ def test_multi_forces_either_reading(mnist_test):
 
 def test_the_sample_photos_are_read_as_they_were_made():
     # Made by: python benchmarks/photo_digits.py --singles 40 --rows 12 --seed 11 --save-photos DIR
-    from pathlib import Path
-
     from digitzoo.image.io import read_image
 
-    photos = sorted((Path(__file__).parent / "data" / "photos").iterdir())
+    photos = sorted(PHOTOS.iterdir())
     for path in photos:
         stages = digit_stages(read_image(path))
         label = path.stem.split("-")[2]

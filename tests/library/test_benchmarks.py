@@ -12,11 +12,12 @@ import os
 import subprocess
 import sys
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
-SPEED = Path(__file__).resolve().parent.parent / "benchmarks" / "speed.py"
+from helpers import ROOT
+
+SPEED = ROOT / "benchmarks" / "speed.py"
 CHANCE = 0.10
 ROWS = {
     "mlp",

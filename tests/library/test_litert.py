@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,8 +19,10 @@ from digitzoo.litert import LiteModel
 from digitzoo.predict import load_model, predict_digits
 from digitzoo.weights import MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, shipped
 
+from helpers import ROOT
+
 SHIPPED = shipped()
-SEVEN = Path(__file__).resolve().parents[1] / "assets" / "digits" / "seven.jpg"
+SEVEN = ROOT / "assets" / "digits" / "seven.jpg"
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,13 @@ import json
 import os
 import re
 import urllib.request
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import web_helpers
+from helpers import PHOTOS, ROOT
 from web_helpers import STROKES, draw, draw_by_touch, wait_for_answer
 
-ROOT = Path(__file__).resolve().parent.parent
-PHOTOS = ROOT / "tests" / "data" / "photos"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
 if not os.path.exists(web_helpers.CHROMIUM):

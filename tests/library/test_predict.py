@@ -16,6 +16,8 @@ from digitzoo.inference import predict_proba
 from digitzoo.predict import classify, predict_digits, prepare_stage_folder, save_stages
 from digitzoo.training import train
 
+from helpers import PHOTOS
+
 cv2 = pytest.importorskip("cv2")
 
 
@@ -167,7 +169,6 @@ def test_a_stage_folder_that_cannot_be_made_is_an_image_error(tmp_path):
     assert prepare_stage_folder(tmp_path / "new" / "sub").is_dir()
 
 
-PHOTOS = Path(__file__).parent / "data" / "photos"
 
 
 def _sample(kind: str) -> tuple[list[Path], list[str]]:

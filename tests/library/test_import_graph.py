@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "digitzoo"
+from helpers import ROOT
+
+PACKAGE = ROOT / "digitzoo"
 
 
 def _module_name(path: Path) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -15,7 +14,9 @@ from digitzoo.image.filters import filter_image, show_image
 from digitzoo.image.io import read_image
 from digitzoo.image.kernels import KERNELS, VERTICAL
 
-CUP = Path(__file__).parents[1] / "assets" / "cup.jpg"
+from helpers import ROOT
+
+CUP = ROOT / "assets" / "cup.jpg"
 
 
 def _found_at(picture: np.ndarray, part: np.ndarray) -> tuple[int, int] | None:

@@ -7,7 +7,6 @@ import logging
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -16,7 +15,8 @@ from digitzoo import build_model, list_models, model_info, plugins
 from digitzoo.errors import ModelError
 from digitzoo_cli.main import cli
 
-PLUGINS = Path(__file__).parent / "plugins"
+from helpers import PLUGINS
+
 
 
 @pytest.fixture

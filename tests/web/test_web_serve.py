@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 from click.testing import CliRunner
 
-from conftest import sigint_at_default
+from helpers import sigint_at_default
 from digitzoo.web.server import is_loopback, url_of
 from digitzoo_cli.main import cli
 

@@ -25,12 +25,13 @@ from digitzoo.predict import load_model, predict_digits, read_digits
 from digitzoo.weights import shipped
 from digitzoo.web import create_app
 from digitzoo.web.service import CUP, FILTER_SIDE
+from helpers import PHOTOS as _PHOTOS
+from helpers import ROOT
 from web_helpers import local_client
 
-ROOT = Path(__file__).resolve().parents[1]
 SEVEN = ROOT / "assets" / "digits" / "seven.jpg"
 ROW = ROOT / "assets" / "digits" / "row.jpg"
-PHOTOS = sorted((ROOT / "tests" / "data" / "photos").iterdir())
+PHOTOS = sorted(_PHOTOS.iterdir())
 #: Seconds before a wait between threads gives up: a guard against a hang, never a measure of speed.
 HANG_GUARD = 120
 

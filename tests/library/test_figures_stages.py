@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,7 +12,8 @@ from digitzoo.figures import save_figure, stages_figure
 from digitzoo.figures.stages import STAGE_TITLES
 from digitzoo.predict import DigitGuess, read_digits
 
-PHOTOS = Path(__file__).parent / "data" / "photos"
+from helpers import PHOTOS
+
 
 
 def _digit_panels(figure):
