@@ -5,6 +5,7 @@ own cache folder (``.pytest_cache``) and reused by later runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from pathlib import Path
@@ -72,6 +73,66 @@ def mnist_npz(request) -> Path:
                     continue
         patch.setenv("DIGITZOO_HOME", str(request.config.cache.mkdir("digitzoo-home")))
         return data.fetch_mnist()
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_npz):
+    """All of MNIST as ``((x_train, y_train), (x_test, y_test))``, read once for the session.
+
+    The arrays are read-only: a test that changed them would change them for every later test.
+    """
+    from digitzoo.data import load_mnist
+
+    arrays = load_mnist(mnist_npz)
+    for array in (*arrays[0], *arrays[1]):
+        array.setflags(write=False)
+    return arrays
+
+
+@pytest.fixture(scope="session")
+def mnist_test(mnist):
+    """The 10 000 test digits and their labels, ``(x_test, y_test)``."""
+    return mnist[1]
+
+
+@pytest.fixture(scope="session")
+def small_mnist(mnist):
+    """3 000 training and 1 000 test digits (uint8 pixels 0–255), stratified with seed 1: big enough
+    to learn from, small enough to train on in seconds."""
+    from digitzoo.data import stratified_subset
+
+    (x, y), (xt, yt) = mnist
+    return stratified_subset(x, y, 3000, seed=1), stratified_subset(xt, yt, 1000, seed=1)
+
+
+@pytest.fixture(scope="session")
+def trained_mlp(small_mnist, tmp_path_factory):
+    """The tutorial's MLP after 10 epochs on ``small_mnist`` (its TrainResult, not cached): it learns
+    (about 90 % right on the 1 000 test digits) and still makes mistakes of every kind.
+
+    One training for the session: the export and report tests read it and never change it.
+    """
+    from digitzoo.training import train
+
+    with _homes_of_its_own(tmp_path_factory.mktemp("trained-mlp-homes")):
+        return train("mlp", epochs=10, data=small_mnist, use_cache=False)
+
+
+@pytest.fixture
+def runner():
+    """click's CliRunner. Tests that need no MNIST and no network ask for ``homes`` as well."""
+    from click.testing import CliRunner
+
+    return CliRunner()
+
+
+@contextlib.contextmanager
+def _homes_of_its_own(base: Path):
+    """Temporary homes for a session or module fixture, which runs before the autouse homes are set."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in _HOME_VARIABLES:
+            patch.setenv(name, str(base / name.lower()))
+        yield
 
 
 def _offline(progress):

@@ -7,15 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 
 from digitzoo.diagnosis import OVERFIT_GAP, UNDERFIT_BELOW
 from digitzoo_cli.main import cli
 
 
-@pytest.fixture
-def runner(homes):
-    return CliRunner()
+pytestmark = pytest.mark.usefixtures("homes")  # no MNIST and no network unless a test brings them
 
 
 def test_help_and_models_do_not_import_tensorflow():

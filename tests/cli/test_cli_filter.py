@@ -9,16 +9,10 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from digitzoo.image.filters import apply_kernel
 from digitzoo.image.kernels import KERNELS, VERTICAL
 from digitzoo_cli.main import cli
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
 
 
 @pytest.fixture

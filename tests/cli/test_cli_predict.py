@@ -14,12 +14,6 @@ from digitzoo_cli.main import cli
 cv2 = pytest.importorskip("cv2")
 
 
-@pytest.fixture
-def runner(homes, mnist_npz, monkeypatch):
-    monkeypatch.setenv("DIGITZOO_DATA", str(mnist_npz))
-    return CliRunner()
-
-
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory, mnist_npz):
     """A single digit on paper (JPEG) and a row of three on a board (PNG)."""
@@ -61,9 +55,9 @@ def test_predict_fetches_mnist_and_trains_with_progress_once_then_reuses(homes, 
     assert second.stderr == ""
 
 
-def test_predict_json_multi_and_debug(runner, photos, tmp_path):
+def test_predict_json_multi_and_debug(mnist_runner, photos, tmp_path):
     debug = tmp_path / "debug"
-    result = runner.invoke(
+    result = mnist_runner.invoke(
         cli,
         ["predict", "-m", "tiny", "--multi", "--json", "--top", "3", "--debug", str(debug), str(photos / "row.png"),
          str(photos / "seven.jpg")],
@@ -82,8 +76,8 @@ def test_predict_json_multi_and_debug(runner, photos, tmp_path):
         assert figure.shape[1] >= 400 and figure.std() > 20 and len(np.unique(figure.reshape(-1, 3), axis=0)) > 50
 
 
-def test_bad_images_are_one_line_errors_and_the_rest_is_read(runner, photos):
-    result = runner.invoke(
+def test_bad_images_are_one_line_errors_and_the_rest_is_read(mnist_runner, photos):
+    result = mnist_runner.invoke(
         cli,
         ["predict", "-m", "tiny", str(photos / "seven.jpg"), str(photos / "notes.txt"), str(photos / "blank.png"),
          str(photos / "missing.png")],
@@ -96,12 +90,12 @@ def test_bad_images_are_one_line_errors_and_the_rest_is_read(runner, photos):
     assert "seven.jpg" in result.stdout
 
 
-def test_a_row_is_read_as_a_row_without_a_flag_and_single_forces_one_digit(runner, photos):
+def test_a_row_is_read_as_a_row_without_a_flag_and_single_forces_one_digit(mnist_runner, photos):
     images = [str(photos / "row.png"), str(photos / "seven.jpg")]
-    result = runner.invoke(cli, ["predict", "-m", "tiny", "--json", "-q", *images])
+    result = mnist_runner.invoke(cli, ["predict", "-m", "tiny", "--json", "-q", *images])
     assert result.exit_code == 0, result.output
     assert [len(r["digits"]) for r in json.loads(result.stdout)] == [3, 1]
-    result = runner.invoke(cli, ["predict", "-m", "tiny", "--json", "--single", str(photos / "row.png")])
+    result = mnist_runner.invoke(cli, ["predict", "-m", "tiny", "--json", "--single", str(photos / "row.png")])
     assert result.exit_code == 0, result.output
     assert [len(r["digits"]) for r in json.loads(result.stdout)] == [1]
     assert result.stderr == ""  # told to read one digit: no hint
@@ -114,22 +108,22 @@ def test_a_row_is_read_as_a_row_without_a_flag_and_single_forces_one_digit(runne
         (["-m", "cnn", "--model-file", "my.keras"], "--model and --model-file cannot be used together"),
     ],
 )
-def test_conflicting_options_are_usage_errors(runner, photos, args, message):
-    result = runner.invoke(cli, ["predict", *args, str(photos / "seven.jpg")])
+def test_conflicting_options_are_usage_errors(mnist_runner, photos, args, message):
+    result = mnist_runner.invoke(cli, ["predict", *args, str(photos / "seven.jpg")])
     assert result.exit_code == 2
     assert f"Error: {message}" in result.stderr
 
 
-def test_unknown_model_and_bad_top(runner, photos):
-    result = runner.invoke(cli, ["predict", "-m", "cnnn", str(photos / "seven.jpg")])
+def test_unknown_model_and_bad_top(mnist_runner, photos):
+    result = mnist_runner.invoke(cli, ["predict", "-m", "cnnn", str(photos / "seven.jpg")])
     assert result.exit_code == 1 and "did you mean cnn" in result.stderr
-    result = runner.invoke(cli, ["predict", "--top", "11", str(photos / "seven.jpg")])
+    result = mnist_runner.invoke(cli, ["predict", "--top", "11", str(photos / "seven.jpg")])
     assert result.exit_code == 2 and "Invalid value for '--top'" in result.stderr
 
 
-def test_json_has_an_entry_for_every_image_even_when_all_fail(runner, photos, homes):
+def test_json_has_an_entry_for_every_image_even_when_all_fail(mnist_runner, photos, homes):
     images = [photos / "notes.txt", photos / "missing.png"]
-    result = runner.invoke(cli, ["predict", "-m", "tiny", "--json", *map(str, images)])
+    result = mnist_runner.invoke(cli, ["predict", "-m", "tiny", "--json", *map(str, images)])
     assert result.exit_code == 1
     rows = json.loads(result.stdout)
     assert [row["source"] for row in rows] == [str(p) for p in images]
@@ -139,9 +133,9 @@ def test_json_has_an_entry_for_every_image_even_when_all_fail(runner, photos, ho
     assert not (homes / "home" / "models").exists()
 
 
-def test_json_keeps_the_order_of_the_images_with_errors_among_them(runner, photos):
+def test_json_keeps_the_order_of_the_images_with_errors_among_them(mnist_runner, photos):
     images = [photos / "blank.png", photos / "seven.jpg", photos / "missing.png"]
-    result = runner.invoke(cli, ["predict", "-m", "tiny", "--json", "-q", *map(str, images)])
+    result = mnist_runner.invoke(cli, ["predict", "-m", "tiny", "--json", "-q", *map(str, images)])
     assert result.exit_code == 1
     rows = json.loads(result.stdout)
     assert [row["source"] for row in rows] == [str(p) for p in images]
@@ -150,17 +144,17 @@ def test_json_keeps_the_order_of_the_images_with_errors_among_them(runner, photo
     assert rows[2]["error"] == f"{images[2]}: no such file"
 
 
-def test_a_debug_folder_that_cannot_be_written_fails_before_any_work(runner, photos, tmp_path, homes):
+def test_a_debug_folder_that_cannot_be_written_fails_before_any_work(mnist_runner, photos, tmp_path, homes):
     (tmp_path / "a-file").write_text("")
     debug = tmp_path / "a-file" / "debug"  # under a file: no one, not even root, can make it
-    result = runner.invoke(cli, ["predict", "-m", "tiny", "--debug", str(debug), str(photos / "seven.jpg")])
+    result = mnist_runner.invoke(cli, ["predict", "-m", "tiny", "--debug", str(debug), str(photos / "seven.jpg")])
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {debug}: cannot write the stage images there (")
     assert len(result.stderr.strip().splitlines()) == 1  # no training was started
     assert result.stdout == ""
 
 
-def test_predictions_are_shown_before_a_failing_debug_write(runner, photos, tmp_path, monkeypatch):
+def test_predictions_are_shown_before_a_failing_debug_write(mnist_runner, photos, tmp_path, monkeypatch):
     from digitzoo.errors import ImageError
     from digitzoo.image import io
 
@@ -168,22 +162,22 @@ def test_predictions_are_shown_before_a_failing_debug_write(runner, photos, tmp_
         raise ImageError(f"{path}: cannot write (No space left on device)")
 
     monkeypatch.setattr(io, "write_image", full_disk)
-    result = runner.invoke(cli, ["predict", "-m", "tiny", "--json", "-q", "--debug", str(tmp_path / "d"),
+    result = mnist_runner.invoke(cli, ["predict", "-m", "tiny", "--json", "-q", "--debug", str(tmp_path / "d"),
                                  str(photos / "seven.jpg")])
     assert result.exit_code == 1
     assert len(json.loads(result.stdout)[0]["digits"]) == 1
     assert result.stderr.startswith(f"Error: {tmp_path / 'd' / 'seven-1-gray.png'}: cannot write (No space")
 
 
-def test_file_names_are_shown_as_they_are_not_as_markup(runner, photos, tmp_path, monkeypatch):
+def test_file_names_are_shown_as_they_are_not_as_markup(mnist_runner, photos, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a short name, on one line of the table
     (tmp_path / "[red]draft.jpg").write_bytes((photos / "seven.jpg").read_bytes())
-    result = runner.invoke(cli, ["predict", "-m", "tiny", "-q", "[red]draft.jpg"])
+    result = mnist_runner.invoke(cli, ["predict", "-m", "tiny", "-q", "[red]draft.jpg"])
     assert result.exit_code == 0, result.output
     assert "[red]draft.jpg" in result.stdout
 
 
-def test_a_cache_remedy_names_the_train_command(runner, photos, monkeypatch):
+def test_a_cache_remedy_names_the_train_command(mnist_runner, photos, monkeypatch):
     """predict has no --retrain: the hint says which command has it, for this model."""
     from digitzoo import zoo
     from digitzoo.errors import CacheError
@@ -192,7 +186,7 @@ def test_a_cache_remedy_names_the_train_command(runner, photos, monkeypatch):
         raise CacheError(f"cached model {plan.name!r} is damaged; retraining replaces it", remedy="retrain")
 
     monkeypatch.setattr(zoo, "_cached", broken)
-    result = runner.invoke(cli, ["predict", "-m", "tiny", str(photos / "seven.jpg")])
+    result = mnist_runner.invoke(cli, ["predict", "-m", "tiny", str(photos / "seven.jpg")])
     assert result.exit_code == 1
     expected = "Error: cached model 'tiny' is damaged; retraining replaces it (run 'digitzoo train tiny --retrain')"
     assert result.stderr.strip() == expected
@@ -272,20 +266,20 @@ def test_a_fresh_install_predicts_with_the_best_shipped_model_without_training(h
     assert f"({best_pretrained()})" in CliRunner().invoke(cli, ["predict", "--help"]).stdout
 
 
-def test_a_device_is_an_error_entry_not_read_without_end(runner, photos):
+def test_a_device_is_an_error_entry_not_read_without_end(mnist_runner, photos):
     """/dev/zero reports size 0 and never ends: it used to fill the memory (a MemoryError traceback)."""
-    result = runner.invoke(cli, ["predict", "-m", "tiny", "--json", "/dev/zero"])
+    result = mnist_runner.invoke(cli, ["predict", "-m", "tiny", "--json", "/dev/zero"])
     assert result.exit_code == 1
     assert result.stderr == "Error: /dev/zero: is a character device, not an image\n"
     assert json.loads(result.stdout) == [{"source": "/dev/zero", "error": "/dev/zero: is a character device, not an image"}]
 
 
-def test_a_folder_among_the_images_is_its_own_error_entry(runner, photos, tmp_path):
+def test_a_folder_among_the_images_is_its_own_error_entry(mnist_runner, photos, tmp_path):
     """As a missing or unreadable file is: one Error line, the rest read, every image in the JSON."""
     folder = tmp_path / "img"
     folder.mkdir()
     images = [photos / "seven.jpg", folder, photos / "missing.png"]
-    result = runner.invoke(cli, ["predict", "-m", "tiny", "--json", "-q", *map(str, images)])
+    result = mnist_runner.invoke(cli, ["predict", "-m", "tiny", "--json", "-q", *map(str, images)])
     assert result.exit_code == 1
     rows = json.loads(result.stdout)
     assert [row["source"] for row in rows] == [str(p) for p in images]
@@ -298,7 +292,7 @@ def test_a_folder_among_the_images_is_its_own_error_entry(runner, photos, tmp_pa
     ]
 
 
-def test_a_jpeg_claiming_far_more_pixels_than_it_holds_is_damaged_not_blank(runner, tmp_path, capfd):
+def test_a_jpeg_claiming_far_more_pixels_than_it_holds_is_damaged_not_blank(mnist_runner, tmp_path, capfd):
     """16000×16000 in the header over 200×200 of data: it used to print libjpeg's "Corrupt JPEG
     data" line on stderr and then "no ink found"."""
     import struct
@@ -309,7 +303,7 @@ def test_a_jpeg_claiming_far_more_pixels_than_it_holds_is_damaged_not_blank(runn
     struct.pack_into(">HH", data, data.index(b"\xff\xc0") + 5, 16000, 16000)
     path = tmp_path / "claims.jpg"
     path.write_bytes(bytes(data))
-    result = runner.invoke(cli, ["predict", "-m", "tiny", str(path)])
+    result = mnist_runner.invoke(cli, ["predict", "-m", "tiny", str(path)])
     assert result.exit_code == 1
     assert result.stderr == (
         f"Error: {path}: the JPEG file is damaged or cut short: its header says 16000×16000 pixels, "

@@ -7,7 +7,6 @@ import re
 
 import cv2
 import pytest
-from click.testing import CliRunner
 
 from digitzoo.report import REPORT_FILES
 from digitzoo_cli.main import cli
@@ -17,9 +16,7 @@ _TRAIN = ["--train-size", "1000", "--epochs", "3", "--batch-size", "16"]
 _FILES = ["confusion.png", "curves.png", "mistakes.png", "report.md"]
 
 
-@pytest.fixture
-def runner(homes):
-    return CliRunner()
+pytestmark = pytest.mark.usefixtures("homes")  # no MNIST and no network unless a test brings them
 
 
 def test_report_writes_the_folder_and_prints_the_tables(runner, mnist_npz, tmp_path, monkeypatch):

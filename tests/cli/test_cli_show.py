@@ -9,16 +9,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from digitzoo.data import load_mnist
 from digitzoo_cli.main import cli
 from digitzoo_cli.show_cmd import half_blocks
 
 pytestmark = pytest.mark.usefixtures("homes")
-
-
-@pytest.fixture(scope="module")
-def mnist(mnist_npz):
-    return load_mnist(mnist_npz)
 
 
 def _show(mnist_npz, *args):

@@ -43,11 +43,6 @@ def _must_not_download(progress):
 pytestmark = pytest.mark.usefixtures("homes")
 
 
-@pytest.fixture(scope="module")
-def mnist(mnist_npz):
-    return data.load_mnist(mnist_npz)
-
-
 @pytest.fixture
 def corrupt_npz(tmp_path, mnist):
     """MNIST with one byte of x_test flipped."""

@@ -10,18 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from digitzoo.data import load_mnist
 from digitzoo.errors import ImageError
 from digitzoo.image.digits import digit_stages, preprocess_digit, segment_digits
 
 from helpers import PHOTOS
 
 cv2 = pytest.importorskip("cv2")
-
-
-@pytest.fixture(scope="module")
-def mnist_test(mnist_npz):
-    return load_mnist(mnist_npz)[1]
 
 
 def _on_paper(digit: np.ndarray, size: int = 200, canvas: tuple[int, int] = (600, 500), at=(150, 100)) -> np.ndarray:

@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from digitzoo.cache import ModelCache
-from digitzoo.data import load_mnist, stratified_subset
 from digitzoo.errors import ModelError
 from digitzoo.export import (
     FORMATS,
@@ -27,25 +25,10 @@ from digitzoo.export import (
 )
 from digitzoo.inference import predict_proba
 from digitzoo.registry import build_model, model_info
-from digitzoo.training import train
 from digitzoo_cli.main import cli
 
 pytest.importorskip("onnxruntime", reason='onnxruntime is in the export extra: pip install "digitzoo[export]"')
 pytest.importorskip("tf2onnx", reason='tf2onnx is in the export extra: pip install "digitzoo[export]"')
-
-
-@pytest.fixture(scope="module")
-def digits(mnist_npz):
-    """3 000 training and 1 000 test digits (uint8 pixels 0–255), stratified."""
-    (x, y), (xt, yt) = load_mnist(mnist_npz)
-    return stratified_subset(x, y, 3000, seed=2), stratified_subset(xt, yt, 1000, seed=2)
-
-
-@pytest.fixture(scope="module")
-def trained_mlp(digits, tmp_path_factory):
-    """The tutorial's MLP after 10 epochs on 3 000 digits: it learns (about 90 % test accuracy)."""
-    cache = ModelCache(tmp_path_factory.mktemp("models"))
-    return train("mlp", epochs=10, data=digits, cache=cache).model
 
 
 def _same_answers(exported: np.ndarray, keras: np.ndarray) -> None:
@@ -56,33 +39,33 @@ def _same_answers(exported: np.ndarray, keras: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("format", FORMATS)
-def test_an_exported_model_answers_as_keras_in_its_own_runtime(format, trained_mlp, digits, tmp_path):
-    _, (images, _) = digits
-    path = export_model(trained_mlp, tmp_path / default_path("mlp", format), format=format)
+def test_an_exported_model_answers_as_keras_in_its_own_runtime(format, trained_mlp, small_mnist, tmp_path):
+    _, (images, _) = small_mnist
+    path = export_model(trained_mlp.model, tmp_path / default_path("mlp", format), format=format)
 
     assert path.is_dir() == (format == "savedmodel")
-    _same_answers(load_exported(path)(images), predict_proba(trained_mlp, images))
+    _same_answers(load_exported(path)(images), predict_proba(trained_mlp.model, images))
     assert {k: read_contract(path)[k] for k in INPUT_CONTRACT} == json.loads(json.dumps(INPUT_CONTRACT))
 
 
 @pytest.mark.parametrize("name", ["cnn", "cnn-best"])
 @pytest.mark.parametrize("format", ["tflite", "onnx"])
-def test_convolutions_export_in_inference_mode(name, format, digits, tmp_path):
+def test_convolutions_export_in_inference_mode(name, format, small_mnist, tmp_path):
     # cnn-best's random augmentation layers must be left out: with them the answers would differ.
-    _, (images, _) = digits
+    _, (images, _) = small_mnist
     model = build_model(name)
     path = export_model(model, tmp_path / default_path(name, format), format=format)
     _same_answers(load_exported(path)(images[:200]), predict_proba(model, images[:200]))
 
 
-def test_int8_tflite_keeps_the_accuracy_of_the_float_model(trained_mlp, digits, tmp_path):
-    (train_images, _), (images, labels) = digits
-    float_file = export_model(trained_mlp, tmp_path / "mlp.tflite", format="tflite")
+def test_int8_tflite_keeps_the_accuracy_of_the_float_model(trained_mlp, small_mnist, tmp_path):
+    (train_images, _), (images, labels) = small_mnist
+    float_file = export_model(trained_mlp.model, tmp_path / "mlp.tflite", format="tflite")
     int8_file = export_model(
-        trained_mlp, tmp_path / "mlp-int8.tflite", format="tflite", quantize="int8", representative=train_images[:300]
+        trained_mlp.model, tmp_path / "mlp-int8.tflite", format="tflite", quantize="int8", representative=train_images[:300]
     )
 
-    float_accuracy = accuracy(lambda x: predict_proba(trained_mlp, x), images, labels)
+    float_accuracy = accuracy(lambda x: predict_proba(trained_mlp.model, x), images, labels)
     assert float_accuracy > 0.8  # a model that learnt something, or the comparison says nothing
     assert abs(accuracy(load_exported(int8_file), images, labels) - float_accuracy) <= 0.005
     assert int8_file.stat().st_size < float_file.stat().st_size / 3

@@ -23,23 +23,13 @@ from digitzoo.report import (
     write_report,
 )
 
-_TEST_SIZE = 2000
+_TEST_SIZE = 1000  # small_mnist's test digits, on which trained_mlp was tested
 
 
 @pytest.fixture(scope="module")
-def trained(mnist_npz, tmp_path_factory):
-    """An mlp trained on 1 000 images for 3 epochs (about 85% right: mistakes of every kind),
-    tested on 2 000, not cached; with the test set it was tested on."""
-    from digitzoo.data import load_mnist
-    from digitzoo.training import train
-
-    homes = tmp_path_factory.mktemp("report-homes")
-    with pytest.MonkeyPatch.context() as patch:  # module scope: the autouse homes are not set yet
-        for name in ("DIGITZOO_HOME", "KERAS_HOME", "XDG_CACHE_HOME"):
-            patch.setenv(name, str(homes / name.lower()))
-        arrays = load_mnist(mnist_npz, train_size=1000, test_size=_TEST_SIZE)
-        result = train("mlp", data=arrays, epochs=3, batch_size=16, use_cache=False)
-    return result, arrays[1]
+def trained(trained_mlp, small_mnist):
+    """The shared trained mlp (about 90% right: mistakes of every kind) with the test set it was tested on."""
+    return trained_mlp, small_mnist[1]
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +136,7 @@ def test_report_as_strict_json(trained, report):
     assert data["name"] == "mlp" and data["test_size"] == _TEST_SIZE
     assert data["confusion"] == report.confusion.tolist()
     assert data["test_accuracy"] == result.test_accuracy and data["gap"] == result.gap
-    assert data["diagnosis"] == result.diagnosis and data["recipe"]["epochs"] == 3
+    assert data["diagnosis"] == result.diagnosis and data["recipe"]["epochs"] == 10
     assert [d["digit"] for d in data["digits"]] == list(range(10))
     assert [d["recall"] for d in data["digits"]] == pytest.approx(report.recall.tolist())
     assert data["mistakes"][0] == {k: v for k, v in dataclasses.asdict(report.mistakes[0]).items() if k != "image"}
@@ -154,7 +144,7 @@ def test_report_as_strict_json(trained, report):
 
 def test_a_report_needs_the_model_and_its_test_set(trained):
     result, (images, labels) = trained
-    with pytest.raises(DigitzooError, match=r"'mlp' was tested on 2000 images, but this test set has 100"):
+    with pytest.raises(DigitzooError, match=r"'mlp' was tested on 1000 images, but this test set has 100"):
         build_report(result, (images[:100], labels[:100]))
     with pytest.raises(DigitzooError, match="has no model to report on"):
         build_report(dataclasses.replace(result, model=None), (images, labels))
@@ -255,7 +245,7 @@ def test_write_report_folder(tmp_path, trained, report):
         f"| test loss | {result.test_loss:.4f} |",
         f"| diagnosis | **{result.diagnosis}** |",
         f"| training time | {result.train_seconds:.1f} s |",
-        "| recipe | 3 epochs, batch 16, sgd (learning rate 0.05, constant), on 1,000 images |",
+        "| recipe | 10 epochs, batch 256, sgd (learning rate 0.05, constant), on 3,000 images |",
         f"| 3 | {report.precision[3]:.2%} | {report.recall[3]:.2%} | {report.support[3]:,} |",
     ):
         assert text in markdown

@@ -7,17 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from digitzoo.data import load_mnist
 from digitzoo.errors import ImageError
 from digitzoo.image.digits import preprocess_digit, segment_digits
 from digitzoo.image.synthetic import HEIGHTS, JPEG_QUALITY, MAX_ROTATION, PhotoStyle, draw_photo, random_style, synthetic_photos
 
 cv2 = pytest.importorskip("cv2")
-
-
-@pytest.fixture(scope="module")
-def mnist_test(mnist_npz):
-    return load_mnist(mnist_npz)[1]
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:

@@ -10,14 +10,7 @@ import pytest
 
 from digitzoo import CacheError, DataError, DigitzooError
 from digitzoo.cache import ModelCache
-from digitzoo.data import load_mnist, stratified_subset
 from digitzoo.training import TrainResult, compare, load_trained, train
-
-
-@pytest.fixture(scope="module")
-def small_mnist(mnist_npz):
-    (x, y), (xt, yt) = load_mnist(mnist_npz)
-    return stratified_subset(x, y, 3000, seed=1), stratified_subset(xt, yt, 1000, seed=1)
 
 
 @pytest.fixture
@@ -117,7 +110,11 @@ _TINY = {"epochs": 1, "train_size": 500}
 
 @pytest.fixture(scope="module")
 def cached_tiny(small_mnist, tmp_path_factory):
-    """A cache holding ``tiny`` trained with _TINY on small_mnist: one training for many lookups."""
+    """A cache holding ``tiny`` trained with _TINY on small_mnist: one training for many lookups.
+
+    Not the shared ``trained_mlp``: these tests ask the cache whether exactly this request is found,
+    so they need a cache entry of their own (and tiny for one epoch takes about a second).
+    """
     cache = ModelCache(tmp_path_factory.mktemp("cached") / "models")
     train("tiny", data=small_mnist, cache=cache, **_TINY)
     return cache
