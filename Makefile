@@ -20,6 +20,11 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
+# The quick loop between edits: every test but the slow ones (training, servers, the browser).
+.PHONY: quick
+quick: $(INSTALLED)
+	$(BIN)/python -m pytest -m "not slow" -q
+
 clean-venv:
 	rm -rf $(VENV)
 

@@ -78,6 +78,7 @@ def test_missing_data_file_is_a_clean_error(runner, tmp_path):
     assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_compare_trains_then_reuses(runner, mnist_npz):
     args = ["compare", "tiny", "mlp", "--epochs", "1", "--train-size", "2000", "--data", str(mnist_npz)]
     first = runner.invoke(cli, args)
@@ -99,6 +100,7 @@ def test_compare_trains_then_reuses(runner, mnist_npz):
     assert "reusing the cached model" in second.stderr
 
 
+@pytest.mark.slow
 def test_train_quiet_prints_only_the_table(runner, mnist_npz):
     result = runner.invoke(
         cli, ["train", "tiny", "--epochs", "1", "--train-size", "500", "--data", str(mnist_npz), "--quiet"]
@@ -113,6 +115,7 @@ def test_compare_help_states_the_thresholds(runner):
     assert f"{UNDERFIT_BELOW:.0%}" in text and f"{OVERFIT_GAP * 100:.0f} points" in text
 
 
+@pytest.mark.slow
 def test_a_library_remedy_becomes_the_commands_own_flag(runner, mnist_npz, tmp_path):
     """The library says "retraining replaces it"; train, which has --retrain, names the flag."""
     from digitzoo.cache import ModelCache
@@ -154,6 +157,7 @@ def test_json_output_is_strict_json(runner, monkeypatch):
     )
 
 
+@pytest.mark.slow
 def test_cached_models_need_no_mnist_and_a_download_only_when_training(runner, mnist_npz, monkeypatch):
     """homes: no MNIST on the machine and no network, but the model is in the cache."""
     import shutil
@@ -225,6 +229,7 @@ def _png(path):
     return picture.shape
 
 
+@pytest.mark.slow
 def test_compare_plot_draws_the_curves_of_the_table(runner, mnist_npz, tmp_path, drawn):
     args = ["compare", "tiny", "mlp", "--epochs", "2", "--train-size", "500", "--data", str(mnist_npz)]
     result = runner.invoke(cli, [*args, "--plot", str(tmp_path / "curves.png")])
@@ -248,6 +253,7 @@ def test_compare_plot_draws_the_curves_of_the_table(runner, mnist_npz, tmp_path,
     assert (tmp_path / "again.svg").read_text().lstrip().startswith("<?xml")
 
 
+@pytest.mark.slow
 def test_train_plot_draws_one_model(runner, mnist_npz, tmp_path, drawn):
     args = ["train", "tiny", "--epochs", "1", "--train-size", "500", "--data", str(mnist_npz), "-q", "--json"]
     result = runner.invoke(cli, [*args, "--plot", str(tmp_path / "plots" / "tiny.png")])

@@ -52,6 +52,7 @@ def test_a_stopped_command_exits_128_plus_the_signal_after_cleaning_up(sent, cod
     assert out == "cleaned up\n"  # finally blocks ran: temporary files are removed, not left behind
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_training_exits_130_and_saves_nothing(tmp_path, mnist_npz):
     args = ["train", "tiny", "--epochs", "500", "--train-size", "1000", "--data", str(mnist_npz)]
     env = dict(os.environ, DIGITZOO_HOME=str(tmp_path))
@@ -119,6 +120,7 @@ def test_a_reader_that_has_gone_ends_the_command_quietly():
     assert err == ""
 
 
+@pytest.mark.slow
 def test_the_signal_tests_hold_when_the_suite_runs_in_the_background(tmp_path):
     """`make test &` starts pytest with SIGINT ignored; the tests above must not depend on how they were started."""
     ignored = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731 -- what a shell does for `&`

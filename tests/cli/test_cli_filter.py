@@ -246,6 +246,7 @@ def test_filter_refuses_an_output_format_before_any_work(runner, edge_png, tmp_p
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_filter_shrinks_a_large_image_and_says_so(runner, tmp_path):
     """6000×3000 (18 megapixels) is over the 16.8 read: OpenCV decodes the JPEG at half size."""
     _, cols = np.mgrid[0:3000, 0:6000]

@@ -31,6 +31,7 @@ def photos(tmp_path_factory, mnist_npz):
     return folder
 
 
+@pytest.mark.slow
 def test_predict_fetches_mnist_and_trains_with_progress_once_then_reuses(homes, mnist_npz, photos, monkeypatch):
     """With no MNIST anywhere, predict downloads it and trains as `digitzoo train` does: with progress."""
     from digitzoo import data
@@ -55,6 +56,7 @@ def test_predict_fetches_mnist_and_trains_with_progress_once_then_reuses(homes, 
     assert second.stderr == ""
 
 
+@pytest.mark.slow
 def test_predict_json_multi_and_debug(mnist_runner, photos, tmp_path):
     debug = tmp_path / "debug"
     result = mnist_runner.invoke(
@@ -76,6 +78,7 @@ def test_predict_json_multi_and_debug(mnist_runner, photos, tmp_path):
         assert figure.shape[1] >= 400 and figure.std() > 20 and len(np.unique(figure.reshape(-1, 3), axis=0)) > 50
 
 
+@pytest.mark.slow
 def test_bad_images_are_one_line_errors_and_the_rest_is_read(mnist_runner, photos):
     result = mnist_runner.invoke(
         cli,
@@ -90,6 +93,7 @@ def test_bad_images_are_one_line_errors_and_the_rest_is_read(mnist_runner, photo
     assert "seven.jpg" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_row_is_read_as_a_row_without_a_flag_and_single_forces_one_digit(mnist_runner, photos):
     images = [str(photos / "row.png"), str(photos / "seven.jpg")]
     result = mnist_runner.invoke(cli, ["predict", "-m", "tiny", "--json", "-q", *images])
@@ -133,6 +137,7 @@ def test_json_has_an_entry_for_every_image_even_when_all_fail(mnist_runner, phot
     assert not (homes / "home" / "models").exists()
 
 
+@pytest.mark.slow
 def test_json_keeps_the_order_of_the_images_with_errors_among_them(mnist_runner, photos):
     images = [photos / "blank.png", photos / "seven.jpg", photos / "missing.png"]
     result = mnist_runner.invoke(cli, ["predict", "-m", "tiny", "--json", "-q", *map(str, images)])
@@ -154,6 +159,7 @@ def test_a_debug_folder_that_cannot_be_written_fails_before_any_work(mnist_runne
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 def test_predictions_are_shown_before_a_failing_debug_write(mnist_runner, photos, tmp_path, monkeypatch):
     from digitzoo.errors import ImageError
     from digitzoo.image import io
@@ -169,6 +175,7 @@ def test_predictions_are_shown_before_a_failing_debug_write(mnist_runner, photos
     assert result.stderr.startswith(f"Error: {tmp_path / 'd' / 'seven-1-gray.png'}: cannot write (No space")
 
 
+@pytest.mark.slow
 def test_file_names_are_shown_as_they_are_not_as_markup(mnist_runner, photos, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a short name, on one line of the table
     (tmp_path / "[red]draft.jpg").write_bytes((photos / "seven.jpg").read_bytes())
@@ -274,6 +281,7 @@ def test_a_device_is_an_error_entry_not_read_without_end(mnist_runner, photos):
     assert json.loads(result.stdout) == [{"source": "/dev/zero", "error": "/dev/zero: is a character device, not an image"}]
 
 
+@pytest.mark.slow
 def test_a_folder_among_the_images_is_its_own_error_entry(mnist_runner, photos, tmp_path):
     """As a missing or unreadable file is: one Error line, the rest read, every image in the JSON."""
     folder = tmp_path / "img"

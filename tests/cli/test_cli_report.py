@@ -19,6 +19,7 @@ _FILES = ["confusion.png", "curves.png", "mistakes.png", "report.md"]
 pytestmark = pytest.mark.usefixtures("homes")  # no MNIST and no network unless a test brings them
 
 
+@pytest.mark.slow
 def test_report_writes_the_folder_and_prints_the_tables(runner, mnist_npz, tmp_path, monkeypatch):
     cwd = tmp_path / "work"
     cwd.mkdir()

@@ -59,6 +59,7 @@ def test_json_gives_indices_labels_and_pixels(mnist_npz, mnist):
     np.testing.assert_array_equal(result["digits"][0]["pixels"], mnist[0][0][3])
 
 
+@pytest.mark.slow
 def test_without_index_a_sample_of_every_class_is_shown(mnist_npz, mnist):
     digits = json.loads(_show(mnist_npz, "--count", "3", "--seed", "4", "--json"))["digits"]
     assert [d["label"] for d in digits] == [c for c in range(10) for _ in range(3)]
@@ -85,6 +86,7 @@ def test_output_writes_the_chosen_digit_as_a_png(mnist_npz, tmp_path):
     assert (picture > 200).all(axis=2).sum() > 500
 
 
+@pytest.mark.slow
 def test_output_without_index_writes_a_row_per_class(mnist_npz, tmp_path):
     _show(mnist_npz, "--test", "--count", "4", "-o", str(tmp_path / "sample.png"))
     picture = _picture(tmp_path / "sample.png")

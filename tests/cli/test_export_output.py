@@ -103,6 +103,7 @@ def test_outputs_that_cannot_be_written_are_named_before_any_work(tmp_path, monk
     assert (tmp_path / "afile").read_text() == "mine\n"
 
 
+@pytest.mark.slow
 def test_only_a_savedmodel_digitzoo_wrote_is_replaced_without_force(tmp_path):
     model = build_model("tiny", compile=False)
     dest = tmp_path / "tiny-savedmodel"
@@ -133,6 +134,7 @@ def test_an_empty_folder_may_take_the_savedmodel(tmp_path):
     assert check_output(tmp_path / "empty", "savedmodel") == tmp_path / "empty"
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_naming_the_users_file(tmp_path, monkeypatch):
     def full(src, dest):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -145,6 +147,7 @@ def test_a_full_disk_is_one_line_naming_the_users_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_quiet_int8_export_prints_nothing_on_stderr(tmp_path, mnist_npz):
     """The converter's own "fully_quantize: 0, inference_type: 6 …" line included (it prints it from C++)."""
     env = {**os.environ, "DIGITZOO_HOME": str(tmp_path / "home")}

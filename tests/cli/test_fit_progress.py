@@ -29,6 +29,7 @@ def test_progress_reports_every_epoch(terminal):
         assert all("loss " in line and "acc " in line for line in lines)
 
 
+@pytest.mark.slow
 def test_the_bar_says_it_advances_in_chunks():
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=100)

@@ -100,6 +100,7 @@ def _drawn_digits(n):
     return images
 
 
+@pytest.mark.slow
 def test_digits_figure_draws_every_digit_with_its_caption_on_the_fixed_scale(tmp_path):
     images, labels = _drawn_digits(12), np.arange(12) % 10
     figure = digits_figure(images, labels, captions=[f"c{k}" for k in range(12)], columns=4, title="twelve")

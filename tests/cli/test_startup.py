@@ -215,6 +215,7 @@ def test_an_import_that_kills_the_process_still_shows_its_last_words(tmp_path):
     assert "a line of the native library that matters" in done.stderr
 
 
+@pytest.mark.slow
 def test_the_python_api_shows_no_tensorflow_start_up_lines():
     # TensorFlow tries CUDA ("failed call to cuInit") when it first looks for devices, not on import.
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
@@ -224,6 +225,7 @@ def test_the_python_api_shows_no_tensorflow_start_up_lines():
     assert not any(mark in done.stderr for mark in NOISE_MARKS), done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quiet", [False, True])
 def test_train_shows_no_tensorflow_start_up_lines(tmp_path, mnist_npz, quiet):
     args = ["train", "tiny", "--epochs", "1", "--train-size", "200", "--data", str(mnist_npz), *(["-q"] if quiet else [])]

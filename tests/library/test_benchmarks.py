@@ -76,6 +76,7 @@ def rows(smoke):
     return {row["row"]: row for row in smoke[0]["rows"]}
 
 
+@pytest.mark.slow
 def test_every_row_is_reported_and_printed(smoke, rows):
     _, table, _ = smoke
     assert set(rows) == ROWS
@@ -84,6 +85,7 @@ def test_every_row_is_reported_and_printed(smoke, rows):
         assert name in table
 
 
+@pytest.mark.slow
 def test_measured_rows_have_numbers(rows):
     skipped = {"cnn-best"} if not rows["cnn-best"]["samples"] else set()
     if not _predictor_importable():
@@ -100,6 +102,7 @@ def test_measured_rows_have_numbers(rows):
     assert rows["photo runtime"]["details"]["parts_seconds"]["keras"]["load the model"] > 0
 
 
+@pytest.mark.slow
 def test_anchors_really_trained(smoke, rows):
     anchors = smoke[0]["anchors"]
     assert set(anchors) == {"tutorial_mlp", "mlp_recipe_in_keras", "keras_io_convnet"}
@@ -111,6 +114,7 @@ def test_anchors_really_trained(smoke, rows):
     assert rows["mlp"]["details"]["anchor_test_accuracy"] == anchors["tutorial_mlp"]["test_accuracy"]
 
 
+@pytest.mark.slow
 def test_prediction_anchor_is_measured_and_the_predictor_when_there_is_one(rows):
     for name in ("predict-1 mlp", "predict-1 cnn", "predict-set mlp", "predict-set cnn"):
         assert _number(rows[name]["anchor_value"]), name
@@ -121,6 +125,7 @@ def test_prediction_anchor_is_measured_and_the_predictor_when_there_is_one(rows)
         assert rows[name]["test_accuracy"] == pytest.approx(rows[name]["details"]["anchor_test_accuracy"], abs=0.01)
 
 
+@pytest.mark.slow
 def test_test_pass_row_reads_the_demo_rows_trainings(rows):
     demo, passes = rows["demo"]["details"]["models"], rows["test-pass"]
     models = passes["details"]["models"]
@@ -137,6 +142,7 @@ def test_test_pass_row_reads_the_demo_rows_trainings(rows):
     assert passes["ratio"] == pytest.approx(passes["value"] / passes["anchor_value"])
 
 
+@pytest.mark.slow
 def test_cnn_best_is_measured_or_skipped_with_a_note(rows):
     from digitzoo import list_models
 
@@ -147,6 +153,7 @@ def test_cnn_best_is_measured_or_skipped_with_a_note(rows):
         assert best["value"] is None and "skipped" in best["note"]
 
 
+@pytest.mark.slow
 def test_machine_versions_and_date_are_recorded(smoke):
     report = smoke[0]
     assert report["machine"]["cores"] >= 1 and report["machine"]["cpu"]
@@ -157,6 +164,7 @@ def test_machine_versions_and_date_are_recorded(smoke):
     assert report["settings"]["smoke"] is True
 
 
+@pytest.mark.slow
 def test_the_run_keeps_to_its_own_temporary_home(smoke):
     *_, home = smoke
     assert not (home / "models").exists()
@@ -180,6 +188,7 @@ def test_bad_arguments_are_one_line_errors(args, message):
     assert done.stdout == ""
 
 
+@pytest.mark.slow
 def test_litert_rows_agree_with_keras(rows):
     for name in ("litert mlp", "litert cnn", "litert cnn-best", "photo runtime"):
         assert rows[name]["details"]["max_abs_diff"] <= 1e-4, (name, rows[name])

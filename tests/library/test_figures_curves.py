@@ -41,6 +41,7 @@ def _panels(figure):
     return [(axes[f"accuracy: {name}"], axes[f"loss: {name}"]) for name in names]
 
 
+@pytest.mark.slow
 def test_one_point_per_epoch_and_the_last_test_point_is_the_test_accuracy(results):
     figure = curves_figure(results, title="learning curves")
     panels = _panels(figure)
@@ -61,6 +62,7 @@ def test_one_point_per_epoch_and_the_last_test_point_is_the_test_accuracy(result
         assert train_line.get_color() == test_line.get_color()
 
 
+@pytest.mark.slow
 def test_each_model_has_its_colour_and_its_diagnosis_in_the_legend(results):
     figure = curves_figure(results)
     [legend] = figure.legends
@@ -73,6 +75,7 @@ def test_each_model_has_its_colour_and_its_diagnosis_in_the_legend(results):
     assert acc_axes[0].get_ylim()[1] <= 101
 
 
+@pytest.mark.slow
 def test_the_png_has_its_size_and_is_not_blank(results, tmp_path):
     path = write_curves(results, tmp_path / "curves.png", title="learning curves")
     picture = cv2.imread(str(path))
@@ -86,6 +89,7 @@ def test_the_png_has_its_size_and_is_not_blank(results, tmp_path):
         assert (b, g, r) in colours
 
 
+@pytest.mark.slow
 def test_one_model_gets_accuracy_and_loss_side_by_side(results, tmp_path):
     figure = curves_figure(results[:1])
     acc_ax, loss_ax = figure.get_axes()
@@ -95,6 +99,7 @@ def test_one_model_gets_accuracy_and_loss_side_by_side(results, tmp_path):
     assert picture.shape == (320, 700, 3)
 
 
+@pytest.mark.slow
 def test_many_models_wrap_onto_rows_of_five(results):
     many = [copy.copy(results[i % 2]) for i in range(7)]
     for i, result in enumerate(many):
@@ -107,6 +112,7 @@ def test_many_models_wrap_onto_rows_of_five(results):
         assert (acc_ax.get_ylabel() != "") == (i % 5 == 0)  # the y label on each row's left only
 
 
+@pytest.mark.slow
 def test_a_result_without_history_and_no_results_are_errors(results):
     old = copy.copy(results[0])
     old.history = {"loss": [0.5], "accuracy": [0.9]}

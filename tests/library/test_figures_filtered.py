@@ -28,6 +28,7 @@ def _found_at(picture: np.ndarray, part: np.ndarray) -> tuple[int, int] | None:
     return (y, x) if np.array_equal(found, part) else None
 
 
+@pytest.mark.slow
 def test_the_cup_beside_its_vertical_edges_with_the_kernel(tmp_path):
     photo = read_image(CUP)
     result = filter_image(photo, VERTICAL)

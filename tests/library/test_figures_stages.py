@@ -25,6 +25,7 @@ def _not_blank(picture: np.ndarray) -> None:
     assert len(np.unique(picture.reshape(-1, 3), axis=0)) > 50  # gray levels, the red boxes, text
 
 
+@pytest.mark.slow
 def test_a_row_has_its_stages_stacked_and_one_panel_per_digit(tmp_path):
     stages = read_digits(PHOTOS / "row-0000-50287.jpg", multi=True)
     assert len(stages.digits) == 5

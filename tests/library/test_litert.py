@@ -31,6 +31,7 @@ def test_digits(mnist_npz):
     return x_test[:1000], y_test[:1000]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_litert_gives_the_keras_answers(name, test_digits):
     x, _ = test_digits
@@ -41,6 +42,7 @@ def test_litert_gives_the_keras_answers(name, test_digits):
     assert np.abs(ours - theirs).max() <= 1e-4
 
 
+@pytest.mark.slow
 def test_litert_reads_photos_as_keras_does(test_digits):
     x, y = test_digits
     photos = [photo.image for photo in synthetic_photos(x, y, 20, seed=3)] + [SEVEN]
@@ -151,6 +153,7 @@ def test_files_that_are_not_zoo_litert_models_are_refused(tmp_path):
         LiteModel(junk)
 
 
+@pytest.mark.slow
 def test_a_litert_file_with_another_contract_is_refused(tmp_path):
     import keras
 

@@ -119,6 +119,7 @@ def test_a_plugin_as_the_readme_writes_it_lists_its_models_without_importing_ten
     assert (done.returncode, done.stdout, done.stderr) == (0, "['softmax'] False\n", "")
 
 
+@pytest.mark.slow
 def test_a_plugin_that_imports_keras_at_module_level_leaves_tensorflows_start_up_lines_out():
     """zoo-noisy imports keras, and so TensorFlow, when it loads; only its own print reaches stderr."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGINS / "noisy"), os.environ.get("PYTHONPATH", "")])}

@@ -38,6 +38,7 @@ def _on_paper(digit, size=160):
     return page
 
 
+@pytest.mark.slow
 def test_reads_digits_on_paper(quick_cnn, mnist_test, monkeypatch):
     x, y = mnist_test
     images = [_on_paper(d) for d in x[:60]]
@@ -58,6 +59,7 @@ def test_reads_digits_on_paper(quick_cnn, mnist_test, monkeypatch):
     assert first.guesses[0].top[0][0] == first.guesses[0].digit
 
 
+@pytest.mark.slow
 def test_reads_rows_and_files(quick_cnn, mnist_test, tmp_path):
     x, y = mnist_test
     row = np.full((220, 4 * 170 + 40), 250, np.uint8)
@@ -72,6 +74,7 @@ def test_reads_rows_and_files(quick_cnn, mnist_test, tmp_path):
     assert result.confidence == pytest.approx(np.prod([g.confidence for g in result.guesses]))
 
 
+@pytest.mark.slow
 def test_classify_agrees_with_model_predict(quick_cnn, mnist_test):
     x, _ = mnist_test
     probabilities = quick_cnn.predict(x[:50].astype(np.float32), verbose=0)
@@ -80,12 +83,14 @@ def test_classify_agrees_with_model_predict(quick_cnn, mnist_test):
     np.testing.assert_allclose([g.confidence for g in guesses], probabilities.max(axis=1), atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("top", [0, 11, 2.5, True])
 def test_classify_validates_top(quick_cnn, top):
     with pytest.raises(DigitzooError, match=f"top must be a whole number from 1 to 10, got {top!r}"):
         classify(quick_cnn, np.zeros((1, 28, 28), np.uint8), top=top)
 
 
+@pytest.mark.slow
 def test_classify_nothing(quick_cnn):
     assert classify(quick_cnn, np.zeros((0, 28, 28), np.uint8)) == []
 
@@ -100,6 +105,7 @@ def _never(*args, **kwargs):
     raise AssertionError("not to be called")
 
 
+@pytest.mark.slow
 def test_unreadable_images_raise_or_are_collected(quick_cnn, mnist_test, tmp_path):
     x, _ = mnist_test
     missing = tmp_path / "missing.png"
@@ -126,6 +132,7 @@ def test_errors_must_be_raise_or_collect():
         predict_digits([], errors="ignore")
 
 
+@pytest.mark.slow
 def test_save_stages_names_every_file_and_keeps_images_of_the_same_name_apart(quick_cnn, mnist_test, tmp_path):
     x, _ = mnist_test
     for folder in ("a", "b"):
@@ -148,6 +155,7 @@ def test_save_stages_names_every_file_and_keeps_images_of_the_same_name_apart(qu
     assert [p.name for p in raw] == [name for name in expected if not name.endswith("-stages.png")]
 
 
+@pytest.mark.slow
 def test_the_stages_figure_shows_what_was_read(quick_cnn, mnist_test, monkeypatch, tmp_path):
     from digitzoo import figures
 
@@ -175,6 +183,7 @@ def _sample(kind: str) -> tuple[list[Path], list[str]]:
     return paths, [p.stem.split("-")[2] for p in paths]
 
 
+@pytest.mark.slow
 def test_reads_the_sample_photos(quick_cnn):
     # Made by: python benchmarks/photo_digits.py --singles 40 --rows 12 --seed 11 --save-photos DIR
     # Both the zoo's fully trained cnn and this briefly trained one read all 52 right.

@@ -52,6 +52,7 @@ def _not_blank(picture):
 # -- the numbers ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_confusion_matrix_adds_up_to_the_test_accuracy(trained, report):
     result, (images, labels) = trained
     assert report.confusion.shape == (10, 10)
@@ -111,6 +112,7 @@ def test_most_confident_mistakes_are_wrong_and_ordered():
     assert most_confident_mistakes(probabilities, labels, 0).tolist() == []
 
 
+@pytest.mark.slow
 def test_the_mistakes_are_the_most_confident_wrong_predictions(trained, report):
     from digitzoo.inference import predict_proba
 
@@ -130,6 +132,7 @@ def test_the_mistakes_are_the_most_confident_wrong_predictions(trained, report):
     assert all(probabilities[i].max() <= confidences[-1] for i in wrong if i not in shown)
 
 
+@pytest.mark.slow
 def test_report_as_strict_json(trained, report):
     result, _ = trained
     data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
@@ -142,6 +145,7 @@ def test_report_as_strict_json(trained, report):
     assert data["mistakes"][0] == {k: v for k, v in dataclasses.asdict(report.mistakes[0]).items() if k != "image"}
 
 
+@pytest.mark.slow
 def test_a_report_needs_the_model_and_its_test_set(trained):
     result, (images, labels) = trained
     with pytest.raises(DigitzooError, match=r"'mlp' was tested on 1000 images, but this test set has 100"):
@@ -155,6 +159,7 @@ def test_a_report_needs_the_model_and_its_test_set(trained):
 # -- the figures ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_confusion_figure_writes_counts_and_colours_by_row(tmp_path, report):
     from digitzoo.figures import save_figure
 
@@ -182,6 +187,7 @@ def test_confusion_figure_refuses_what_is_no_matrix_of_counts():
         confusion_figure(np.full((2, 2), 0.5))
 
 
+@pytest.mark.slow
 def test_mistakes_figure_captions_each_digit(tmp_path, report):
     from digitzoo.figures import save_figure
 
@@ -215,6 +221,7 @@ def test_mistakes_figure_needs_one_caption_per_digit():
 # -- the folder ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_write_report_folder(tmp_path, trained, report):
     from digitzoo.figures.curves import curves_figure
 

@@ -18,6 +18,7 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a.ravel().astype(float), b.ravel().astype(float))[0, 1])
 
 
+@pytest.mark.slow
 def test_same_seed_same_photos(mnist_test):
     x, y = mnist_test
     first = list(synthetic_photos(x[:50], y[:50], 4, seed=3, digits=(1, 3)))
@@ -83,6 +84,7 @@ def test_bad_requests_are_refused(mnist_test):
         draw_photo([np.zeros((28, 28), np.uint8)], [0], dataclasses.replace(style, rotations=(0.0,)), np.random.default_rng(0))
 
 
+@pytest.mark.slow
 def test_photos_come_back_close_to_the_digits(mnist_test):
     """Model-free: the pipeline's 28×28 from a photo resembles the MNIST digit it was drawn from."""
     x, y = mnist_test
@@ -97,6 +99,7 @@ def test_photos_come_back_close_to_the_digits(mnist_test):
     assert np.mean(np.array(correlations) > 0.5) >= 0.95
 
 
+@pytest.mark.slow
 def test_rows_split_into_their_digits(mnist_test):
     x, y = mnist_test
     photos = list(synthetic_photos(x[:200], y[:200], 12, seed=2, digits=(2, 6)))

@@ -12,6 +12,8 @@ from digitzoo import CacheError, DataError, DigitzooError
 from digitzoo.cache import ModelCache
 from digitzoo.training import TrainResult, compare, load_trained, train
 
+pytestmark = pytest.mark.slow  # nearly every test here trains a model
+
 
 @pytest.fixture
 def cache(tmp_path):

@@ -71,6 +71,7 @@ def test_the_file_holds_weights_but_no_optimizer_state(name):
             assert "optimizer" not in weights and "layers" in weights
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_pretrained_model_scores_its_manifest_accuracy(name, mnist_npz):
     _, (x_test, y_test) = load_mnist(mnist_npz)

@@ -153,6 +153,7 @@ def test_labelled_photos_are_read_as_digitzoo_predict_reads_them(client, path):
     assert body["confidence"] == pytest.approx(library.confidence, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_most_labelled_photos_are_read_right(client):
     right = [_post_file(client, p).json()["digits"] == p.stem.rsplit("-", 1)[1] for p in PHOTOS]
     assert sum(right) >= 0.8 * len(right), f"{sum(right)} of {len(right)} read right"
@@ -578,6 +579,7 @@ _fields = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(fields=_fields, endpoint=st.sampled_from(["/api/predict", "/api/filter"]))
 def test_no_json_body_is_a_server_error(client, fields, endpoint):
@@ -693,6 +695,7 @@ def test_at_most_two_images_are_worked_on_at_once(app, monkeypatch):
     assert most[0] == IMAGE_SLOTS == 2
 
 
+@pytest.mark.slow
 def test_mnist_test_digits_drawn_on_a_canvas_are_read(client, mnist_npz):
     """MNIST test digits (never trained on), enlarged to the page's canvas as black ink on
     transparency, sent as the page sends them: each read as the library reads the same canvas

@@ -26,6 +26,7 @@ if not os.path.exists(web_helpers.CHROMIUM):
         allow_module_level=True,
     )
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TIMEOUT_MS = 60_000
 
 

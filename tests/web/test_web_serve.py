@@ -85,6 +85,7 @@ def _get(port: int, host: str | None = None) -> tuple[int, dict]:
             return refused.code, json.load(refused)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum, last_line", [(signal.SIGINT, "Interrupted"), (signal.SIGTERM, "Terminated")])
 def test_serve_starts_answers_and_stops_on_a_signal(signum, last_line):
     port = _free_port()
@@ -109,6 +110,7 @@ def test_serve_starts_answers_and_stops_on_a_signal(signum, last_line):
     assert _port_is_free(port)
 
 
+@pytest.mark.slow
 def test_a_signal_right_after_the_address_still_stops_the_server():
     # The address is printed once uvicorn handles signals: a SIGTERM sent at once is not lost.
     port = _free_port()
@@ -124,6 +126,7 @@ def test_a_signal_right_after_the_address_still_stops_the_server():
     assert process.returncode == 128 + signal.SIGTERM, err
 
 
+@pytest.mark.slow
 def test_a_port_in_use_is_one_error_line():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
