@@ -55,7 +55,7 @@ weights: $(INSTALLED)
 	$(BIN)/python tools/make_weights.py
 
 # The command reference in docs/commands.md, rendered from the CLI's own --help
-# (tests/test_docs.py fails when it is stale; `python tools/cli_reference.py --check` says so too).
+# (tests/library/test_docs.py fails when it is stale; `python tools/cli_reference.py --check` says so too).
 .PHONY: docs
 docs: $(INSTALLED)
 	$(BIN)/python tools/cli_reference.py

@@ -1,5 +1,5 @@
 """Serve digitzoo and draw on its page in a real Chromium: shared by the browser tests
-(``tests/test_web_browser.py``) and the README's screenshot (``tools/make_screenshot.py``).
+(``tests/web/test_web_browser.py``) and the README's screenshot (``tools/make_screenshot.py``).
 
 Playwright drives Debian's Chromium (``/usr/bin/chromium``); it never downloads a browser.
 """

@@ -3,7 +3,7 @@ OpenCV's: arrays of every dtype, shape and channel count (NaN and infinities inc
 any bytes, including valid images cut short or with bytes changed.
 
 The default pass is short. For a long one, raise the examples per test, e.g.
-``DIGITZOO_FUZZ_EXAMPLES=5000 pytest tests/test_image_fuzz.py --hypothesis-seed=1``.
+``DIGITZOO_FUZZ_EXAMPLES=5000 pytest tests/library/test_image_fuzz.py --hypothesis-seed=1``.
 """
 
 from __future__ import annotations

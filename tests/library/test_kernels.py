@@ -191,7 +191,7 @@ def test_a_file_whose_name_looks_like_a_matrix_is_still_a_file(tmp_path, monkeyp
 
 
 def test_weights_beyond_float32_are_refused_before_they_overflow():
-    """Found by tests/test_image_fuzz.py: 3.4e38 became inf in float32 with a bare numpy warning."""
+    """Found by tests/library/test_image_fuzz.py: 3.4e38 became inf in float32 with a bare numpy warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(KernelError) as info:
