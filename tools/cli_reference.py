@@ -3,7 +3,7 @@
 The reference is the output of ``digitzoo --help`` and of every command's ``--help``, rendered
 through click's test runner at a fixed width, so the page is the same on every machine and
 terminal. It goes between two markers of ``docs/commands.md``; the words around them are written
-by hand. ``--check`` changes nothing and exits 1 when the page is stale (``tests/test_docs.py``
+by hand. ``--check`` changes nothing and exits 1 when the page is stale (``tests/library/test_docs.py``
 does the same check), as datasette checks its cog-generated ``cli-reference``.
 
     python tools/cli_reference.py           # rewrite docs/commands.md (make docs)

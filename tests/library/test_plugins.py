@@ -47,6 +47,16 @@ def test_plugin_model_is_listed_with_its_distribution(plugin_path):
     assert model.count_params() == spec.params
 
 
+def test_a_plugin_function_is_handed_register_and_a_failure_rolls_its_models_back(plugin_path):
+    plugin_path("callable")
+    names = list_models()
+    assert "softmax-fn" in names and model_info("softmax-fn").source == "zoo-fn"
+    assert "half-one" not in names  # registered before the function raised: removed with it
+    failures = {f.entry_point: f.error for f in plugins.plugin_failures()}
+    assert failures == {"half": "RuntimeError: gave up half-way"}
+    assert build_model("softmax-fn").count_params() == 7850
+
+
 def test_broken_plugins_are_skipped_by_name_and_the_rest_works(plugin_path, caplog):
     plugin_path("broken")
     plugin_path("good")
