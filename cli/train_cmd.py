@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
@@ -147,18 +148,50 @@ def train(name: str, **kwargs) -> None:
     _run((name,), title="digitzoo train", **kwargs)
 
 
+def _seed_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    from digitzoo.errors import DigitzooError
+    from digitzoo.stats import parse_seeds
+
+    if value is None:
+        return None
+    try:
+        return parse_seeds(value)
+    except DigitzooError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
 @click.command()
 @click.argument("names", nargs=-1, required=True, callback=model_names)
 @training_options
+@click.option(
+    "--seeds",
+    metavar="SPEC",
+    callback=_seed_spec,
+    help="Train each model once per seed (0-4, 0,3,7) and compare the means with 95% intervals.",
+)
 @plot_option
-def compare(names: tuple[str, ...], **kwargs) -> None:
+def compare(names: tuple[str, ...], seeds: tuple[int, ...] | None, **kwargs) -> None:
     """Train (or reuse) each model NAMES and compare train and test accuracy.
 
     The diagnosis: train accuracy below 95% is underfitting; test accuracy more than
     3 points below train accuracy is overfitting; otherwise the model generalises well.
+    With --seeds every model is trained once per seed: the table shows each model's mean
+    test accuracy with its spread, and every model after the first its difference from
+    the first with a 95% interval (a paired t-test over the shared seeds) and a verdict:
+    better, worse or within noise.
 
     \b
     Example:
         digitzoo compare tiny mlp overfit cnn --plot curves.png
+        digitzoo compare mlp mlp-dropout mlp-l2 --seeds 0-4
     """
-    _run(names, title="digitzoo compare", **kwargs)
+    if seeds is None:
+        _run(names, title="digitzoo compare", **kwargs)
+        return
+    if click.get_current_context().get_parameter_source("seed") is not ParameterSource.DEFAULT:
+        raise click.UsageError("--seed and --seeds cannot be used together")
+    from .seeds_view import run_seeds
+
+    kwargs.pop("seed")
+    run_seeds(names, seeds, **kwargs)
+

@@ -14,6 +14,7 @@ then. An import that raises raises as usual, after the lines it printed.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import subprocess
@@ -80,6 +81,9 @@ def import_quietly() -> None:
     afterwards those imports cost nothing. Every other line printed during the import still reaches
     stderr, and an import that fails raises its own exception.
     """
+    # Keras traces a new training function for every model it fits; after a few in one process
+    # (compare --seeds) TensorFlow warns of "retracing", which says nothing a user can act on.
+    logging.getLogger("tensorflow").addFilter(_drop_retracing)  # once: logging keeps no duplicates
     with _lock:
         if "tensorflow" in sys.modules:
             return
@@ -89,6 +93,10 @@ def import_quietly() -> None:
             # Looking for devices is when TensorFlow tries CUDA ("failed call to cuInit"): done
             # here, that line is filtered too rather than printed at the first operation.
             tensorflow.config.list_physical_devices("GPU")
+
+
+def _drop_retracing(record: logging.LogRecord) -> bool:
+    return "triggered tf.function retracing" not in record.getMessage()
 
 
 def import_keras():

@@ -13,6 +13,7 @@ from .curves import curves_figure, write_curves
 from .digits import digits_figure
 from .filtered import figure_pixels, filter_figure
 from .mistakes import mistakes_figure
+from .seeds import seeds_figure
 from .stages import stages_figure
 from .style import check_figure_path, image_axes, new_figure, save_figure, styled
 
@@ -27,6 +28,7 @@ __all__ = [
     "digits_figure",
     "confusion_figure",
     "mistakes_figure",
+    "seeds_figure",
     "stages_figure",
     "filter_figure",
     "figure_pixels",

@@ -239,3 +239,17 @@ def test_train_shows_no_tensorflow_start_up_lines(tmp_path, mnist_npz, quiet):
     else:
         assert done.stderr.splitlines()[0].startswith("tiny: epoch 1/1")
         assert not [line for line in done.stderr.splitlines() if any(mark in line for mark in NOISE_MARKS)]
+
+
+def test_tensorflows_retracing_warning_is_not_shown(caplog):
+    """Many trainings in one process (compare --seeds) make TensorFlow warn of retracing: noise to a user."""
+    import logging
+
+    from digitzoo._tensorflow import import_quietly
+
+    import_quietly()
+    logger = logging.getLogger("tensorflow")
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        logger.warning("5 out of the last 13 calls to <function f> triggered tf.function retracing. Tracing is expensive")
+        logger.warning("another warning")
+    assert [r.getMessage() for r in caplog.records if r.name == "tensorflow"] == ["another warning"]
