@@ -15,6 +15,7 @@ from .filtered import figure_pixels, filter_figure
 from .mistakes import mistakes_figure
 from .seeds import seeds_figure
 from .stages import stages_figure
+from .sweep import sweep_figure
 from .style import check_figure_path, image_axes, new_figure, save_figure, styled
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "mistakes_figure",
     "seeds_figure",
     "stages_figure",
+    "sweep_figure",
     "filter_figure",
     "figure_pixels",
 ]
