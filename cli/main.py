@@ -52,6 +52,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "report",
         "Write a report on model NAME: learning curves, confusion matrix, mistakes and per-digit metrics.",
     ),
+    "sweep": (
+        "sweep_cmd",
+        "sweep",
+        "Train (or reuse) every model NAMES on every combination of --set values and every seed.",
+    ),
     "serve": ("serve_cmd", "serve", "Serve a local web page: draw a digit, upload a photo, try convolution kernels."),
 }
 

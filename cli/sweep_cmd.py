@@ -1,0 +1,160 @@
+"""``digitzoo sweep``: every model on every combination of settings and every seed, best first."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .fit_progress import fit_progress
+from .output import stdout_console
+from .params import figure_path, model_names
+from .train_cmd import _seed_spec, _strict_json, training_options
+
+__all__ = ["sweep", "sweep_table"]
+
+RAY_HINT = 'parallel trials need the ray extra (pip install "digitzoo[ray]"); without it --workers must be 1'
+
+
+def _workers(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value > 1:
+        raise click.BadParameter(RAY_HINT, ctx=ctx, param=param)
+    return value
+
+
+def _without_seed(command: click.Command) -> click.Command:
+    # train's options but --seed: a sweep names its seeds with --seeds, and one option is clearer than two.
+    command.params = [p for p in command.params if p.name != "seed"]
+    return command
+
+
+@_without_seed
+@click.command()
+@click.argument("names", nargs=-1, required=True, callback=model_names)
+@click.option("--set", "sets", multiple=True, metavar="FIELD=V1,V2",
+              help="Sweep a recipe field or builder option over these values (repeat for a grid).")
+@click.option("--seeds", metavar="SPEC", default="0", show_default=True, callback=_seed_spec,
+              help="Train every setting once per seed (0-4, 0,3,7).")
+@training_options
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, callback=_workers,
+              help="Trials run at once (only 1 for now: one after another).")
+@click.option("--plot", type=click.Path(dir_okay=False, writable=True), callback=figure_path, metavar="FILE",
+              help="Also draw test accuracy against each swept field (.png, .svg or .pdf).")
+def sweep(names: tuple[str, ...], sets: tuple[str, ...], seeds: tuple[int, ...], workers: int, **kwargs) -> None:
+    """Train (or reuse) every model NAMES on every combination of --set values and every seed.
+
+    Each trial is an ordinary training, cached like 'digitzoo train': a sweep run again
+    reuses the trials that finished and trains only the missing ones. Fields are the
+    recipe's (epochs, learning_rate, batch_size, train_size, optimizer …) and the models'
+    builder options (hidden for mlp); a bad field or value is refused before any training.
+    The table groups the trials by model and setting, best mean test accuracy first, with
+    the statistics of 'compare --seeds'; --plot draws test accuracy against each field.
+
+    \b
+    Example:
+        digitzoo sweep mlp --set hidden=64,128,256 --seeds 0-2
+        digitzoo sweep tiny mlp --set learning_rate=0.01,0.05 --epochs 5 --plot lr.png
+    """
+    from digitzoo.errors import DigitzooError
+    from digitzoo.sweep import grid
+
+    ctx = click.get_current_context()
+    if kwargs["plot"] is not None and not sets:
+        raise click.UsageError("--plot draws test accuracy against a swept field; give one with --set")
+    try:
+        trials = grid(names, sets, seeds, given=_train_kwargs(kwargs))
+    except DigitzooError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=_param(ctx, "sets")) from None
+    _run(names, sets, seeds, trials, **kwargs)
+
+
+def _param(ctx: click.Context, name: str) -> click.Parameter | None:
+    return next((p for p in ctx.command.params if p.name == name), None)
+
+
+def _train_kwargs(kwargs: dict) -> dict:
+    return {k: v for k, v in kwargs.items() if k not in ("as_json", "quiet", "plot")}
+
+
+def _run(names, sets, seeds, trials, *, as_json: bool, quiet: bool, plot: str | None, **kwargs) -> None:
+    """Train or reuse every trial with a line per trial on stderr, then the table (or JSON) and the plot."""
+    from digitzoo.sweep import run_sweep
+
+    from .progress import fetch_mnist_if_missing
+
+    err = Console(stderr=True, quiet=quiet, soft_wrap=True)
+    fetch_mnist_if_missing(kwargs["data"], err, needed=lambda: _some_must_train(trials, kwargs))
+    told = _TrialLines(err, len(trials))
+    result = run_sweep(
+        names, sets, seeds, on_trial=told, callbacks=None if quiet else lambda t: [fit_progress(err, _name(t))], **kwargs
+    )
+    if as_json:
+        click.echo(_strict_json(result.to_dict()))
+    else:
+        stdout_console().print(sweep_table(result))
+    err.print(f"{result.trained} of {len(result.trials)} trials trained, {len(result.trials) - result.trained} reused",
+              highlight=False)
+    if plot is not None:
+        from digitzoo.figures import save_figure, sweep_figure
+
+        save_figure(sweep_figure(result), plot)
+        err.print(f"wrote test accuracy against the swept fields to {plot}", highlight=False)
+
+
+def _some_must_train(trials, kwargs: dict) -> bool:
+    """Whether any trial has no cached model; if so the cache must be writable (before a download)."""
+    from digitzoo.training import check_cache_writable
+    from digitzoo.zoo import cached
+
+    if all(cached(t.model, **t.train_arguments(), **kwargs) is not None for t in trials):
+        return False
+    check_cache_writable()
+    return True
+
+
+def _name(trial) -> str:
+    return " ".join(part for part in (trial.model, trial.label, f"seed {trial.seed}") if part)
+
+
+class _TrialLines:
+    """``on_trial``: one line per trial as it ends, with the best test accuracy so far."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        self.console, self.total, self.done, self.best = console, total, 0, None
+
+    def __call__(self, run) -> None:
+        self.done += 1
+        accuracy = run.result.test_accuracy
+        if self.best is None or accuracy > self.best[0]:
+            self.best = (accuracy, _name(run.trial))
+        cached = "cached; " if run.result.reused else ""
+        self.console.print(
+            f"trial {self.done}/{self.total} {_name(run.trial)}: test {accuracy:.1%} "
+            f"({cached}best so far: {self.best[0]:.1%}, {self.best[1]})",
+            highlight=False,
+        )
+
+
+def sweep_table(result) -> Table:
+    """One row per (model, setting), best mean test accuracy first."""
+    from .seeds_view import _seed_text
+
+    table = Table(title=f"digitzoo sweep, seeds {_seed_text(result.seeds)}")
+    for column, justify in [("model", "left"), ("setting", "left"), ("seeds", "right"), ("test acc (mean ± sd)", "right"),
+                            ("min–max", "right"), ("train acc", "right"), ("gap", "right"),
+                            ("time per run", "right"), ("diagnosis of the mean", "left")]:
+        table.add_column(column, justify=justify, style="bold cyan" if column == "model" else None)
+    for g in result.groups:
+        m = g.stats
+        table.add_row(
+            g.model,
+            g.label or "—",
+            str(m.test.n),
+            f"{m.test.mean:.2%} ± {100 * m.test.std:.2f}",
+            f"{m.test.min:.2%}–{m.test.max:.2%}",
+            f"{m.train.mean:.2%}",
+            f"{m.gap * 100:+.2f} pt",
+            f"{m.seconds.mean:.1f} s",
+            m.diagnosis,
+        )
+    return table
