@@ -139,8 +139,8 @@ def sweep_table(result) -> Table:
     """One row per (model, setting), best mean test accuracy first."""
     from .seeds_view import _seed_text
 
-    table = Table(title=f"digitzoo sweep, seeds {_seed_text(result.seeds)}")
-    for column, justify in [("model", "left"), ("setting", "left"), ("seeds", "right"), ("test acc (mean ± sd)", "right"),
+    table = Table(title=f"digitzoo sweep, seeds {_seed_text(result.seeds)}: means over the seeds, best first")
+    for column, justify in [("model", "left"), ("setting", "left"), ("seeds", "right"), ("test acc ± sd", "right"),
                             ("min–max", "right"), ("train acc", "right"), ("gap", "right"),
                             ("time per run", "right"), ("diagnosis of the mean", "left")]:
         table.add_column(column, justify=justify, style="bold cyan" if column == "model" else None)
