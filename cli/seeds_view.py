@@ -56,9 +56,9 @@ def seeds_tables(comparison) -> list[Table]:
     """The per-model table and, with two models or more, the table of differences from the first."""
     seeds = _seed_text(comparison.seeds)
     models = Table(title=f"digitzoo compare, seeds {seeds}")
-    for column, justify in [("model", "left"), ("seeds", "right"), ("test acc (mean ± sd)", "right"),
+    for column, justify in [("model", "left"), ("seeds", "right"), ("test acc ± sd", "right"),
                             ("min–max", "right"), ("train acc", "right"), ("gap", "right"),
-                            ("time per run", "right"), ("diagnosis of the mean", "left")]:
+                            ("time per run", "right"), ("diagnosis", "left")]:
         models.add_column(column, justify=justify, style="bold cyan" if column == "model" else None)
     for m in comparison.models:
         models.add_row(

@@ -18,7 +18,7 @@ def test_compare_over_seeds_shows_means_and_verdicts_then_reuses_the_cache(runne
     result = runner.invoke(cli, [*args, "--plot", str(plot)])
     assert result.exit_code == 0, result.output
     assert "digitzoo compare, seeds 0, 1" in result.stdout
-    assert "test acc (mean ± sd)" in result.stdout
+    assert "test acc ± sd" in result.stdout
     assert "against tiny: test accuracy, 95% interval of the difference" in result.stdout
     assert "paired t, n=2" in result.stdout
     assert any(verdict in result.stdout for verdict in ("better", "worse", "within noise"))
