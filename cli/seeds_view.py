@@ -9,7 +9,7 @@ from rich.table import Table
 from .fit_progress import fit_progress
 from .output import stdout_console
 
-__all__ = ["run_seeds", "seeds_tables"]
+__all__ = ["run_seeds", "seeds_tables", "STATS_COLUMNS", "stats_cells"]
 
 _VERDICT_STYLE = {"better": "green", "worse": "red", "within noise": "yellow"}
 
@@ -52,25 +52,33 @@ def run_seeds(
         err.print(f"wrote the test accuracy over seeds to {plot}", highlight=False)
 
 
+#: The columns of one model's (or one setting's) runs over seeds, as compare --seeds and sweep show them.
+STATS_COLUMNS = [("seeds", "right"), ("test acc ± sd", "right"), ("min–max", "right"), ("train acc", "right"),
+                 ("gap", "right"), ("time per run", "right"), ("diagnosis", "left")]
+
+
+def stats_cells(m) -> list[str]:
+    """The cells of :data:`STATS_COLUMNS` for ``m``, a :class:`digitzoo.experiments.ModelRuns`."""
+    return [
+        str(m.test.n),
+        f"{m.test.mean:.2%} ± {100 * m.test.std:.2f}",
+        f"{m.test.min:.2%}–{m.test.max:.2%}",
+        f"{m.train.mean:.2%}",
+        f"{m.gap * 100:+.2f} pt",
+        f"{m.seconds.mean:.1f} s",
+        m.diagnosis,
+    ]
+
+
 def seeds_tables(comparison) -> list[Table]:
     """The per-model table and, with two models or more, the table of differences from the first."""
     seeds = _seed_text(comparison.seeds)
     models = Table(title=f"digitzoo compare, seeds {seeds}")
-    for column, justify in [("model", "left"), ("seeds", "right"), ("test acc ± sd", "right"),
-                            ("min–max", "right"), ("train acc", "right"), ("gap", "right"),
-                            ("time per run", "right"), ("diagnosis", "left")]:
-        models.add_column(column, justify=justify, style="bold cyan" if column == "model" else None)
+    models.add_column("model", style="bold cyan")
+    for column, justify in STATS_COLUMNS:
+        models.add_column(column, justify=justify)
     for m in comparison.models:
-        models.add_row(
-            m.name,
-            str(m.test.n),
-            f"{m.test.mean:.2%} ± {100 * m.test.std:.2f}",
-            f"{m.test.min:.2%}–{m.test.max:.2%}",
-            f"{m.train.mean:.2%}",
-            f"{m.gap * 100:+.2f} pt",
-            f"{m.seconds.mean:.1f} s",
-            m.diagnosis,
-        )
+        models.add_row(m.name, *stats_cells(m))
     if not comparison.comparisons:
         return [models]
     first = comparison.models[0].name

@@ -137,24 +137,13 @@ class _TrialLines:
 
 def sweep_table(result) -> Table:
     """One row per (model, setting), best mean test accuracy first."""
-    from .seeds_view import _seed_text
+    from .seeds_view import STATS_COLUMNS, _seed_text, stats_cells
 
     table = Table(title=f"digitzoo sweep, seeds {_seed_text(result.seeds)}: means over the seeds, best first")
-    for column, justify in [("model", "left"), ("setting", "left"), ("seeds", "right"), ("test acc ± sd", "right"),
-                            ("min–max", "right"), ("train acc", "right"), ("gap", "right"),
-                            ("time per run", "right"), ("diagnosis of the mean", "left")]:
-        table.add_column(column, justify=justify, style="bold cyan" if column == "model" else None)
+    table.add_column("model", style="bold cyan")
+    table.add_column("setting")
+    for column, justify in STATS_COLUMNS:
+        table.add_column(column, justify=justify)
     for g in result.groups:
-        m = g.stats
-        table.add_row(
-            g.model,
-            g.label or "—",
-            str(m.test.n),
-            f"{m.test.mean:.2%} ± {100 * m.test.std:.2f}",
-            f"{m.test.min:.2%}–{m.test.max:.2%}",
-            f"{m.train.mean:.2%}",
-            f"{m.gap * 100:+.2f} pt",
-            f"{m.seconds.mean:.1f} s",
-            m.diagnosis,
-        )
+        table.add_row(g.model, g.label or "—", *stats_cells(g.stats))
     return table
