@@ -90,6 +90,15 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 class _Group(click.Group):
     """Commands imported on first use; digitzoo's errors become one clean line and exit code 1."""
 
+    def __call__(self, *args, **kwargs):
+        """The program's entry point (the test runner calls ``main`` instead, in its own process)."""
+        try:
+            return self.main(*args, **kwargs)
+        except SystemExit as exc:
+            if exc.code in (128 + signal.SIGINT, 128 + signal.SIGTERM) and "tensorflow" in sys.modules:
+                _exit_at_once(exc.code)
+            raise
+
     def main(self, *args, **kwargs):
         if sys.stdout is None:  # started with descriptor 1 closed (`digitzoo models >&-`)
             _no_output()
@@ -174,6 +183,22 @@ def _stopped_by(what: str, ctx: click.Context, code: int) -> NoReturn:
     start = "\n" if sys.stderr is not None and sys.stderr.isatty() else ""
     click.echo(f"{start}{what}", err=True)
     ctx.exit(code)
+
+
+def _exit_at_once(code: int) -> NoReturn:
+    """End a stopped command without the interpreter's teardown, after the cleanup has run.
+
+    TensorFlow's threads (a data pipeline interrupted mid-epoch) can crash the teardown with a
+    segmentation fault, which would turn the conventional 130 into -11. The ``finally`` blocks have
+    already run; exit functions (a progress bar giving the cursor back) and buffered output still do.
+    """
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def _no_output() -> NoReturn:

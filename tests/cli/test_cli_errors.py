@@ -132,3 +132,30 @@ def test_the_signal_tests_hold_when_the_suite_runs_in_the_background(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
+
+
+_INTERRUPTED_WITH_TENSORFLOW = textwrap.dedent(
+    """
+    import atexit, sys, threading, time, types
+    from digitzoo_cli.main import cli
+
+    sys.modules.setdefault("tensorflow", types.ModuleType("tensorflow"))  # as after any training
+    atexit.register(lambda: print("exit functions ran", flush=True))
+    # A thread still working, as TensorFlow's are: the interpreter's teardown would wait for it.
+    threading.Thread(target=lambda: (time.sleep(1), print("teardown waited for a thread", flush=True))).start()
+
+    @cli.command()
+    def stop():
+        raise KeyboardInterrupt
+
+    cli(prog_name="digitzoo")
+    """
+)
+
+
+def test_a_stopped_command_with_tensorflow_loaded_skips_the_teardown_but_not_the_exit_functions():
+    """TensorFlow's threads can crash the interpreter's teardown after Ctrl-C (exit -11 instead of 130)."""
+    process = _digitzoo("stop", code=_INTERRUPTED_WITH_TENSORFLOW, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = process.communicate(timeout=60)
+    assert (process.returncode, err) == (130, "Interrupted\n")
+    assert out == "exit functions ran\n"  # the teardown, and the crash it could bring, never came
