@@ -11,7 +11,7 @@ INSTALLED := $(VENV)/.digitzoo-installed
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,export]'
+	$(BIN)/python -m pip install --quiet -e '.[test,export,ray]'
 	touch $@
 
 demo: $(INSTALLED)

@@ -13,11 +13,21 @@ from .train_cmd import _seed_spec, _strict_json, training_options
 
 __all__ = ["sweep", "sweep_table"]
 
-RAY_HINT = 'parallel trials need the ray extra (pip install "digitzoo[ray]"); without it --workers must be 1'
+
+def _workers(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    from digitzoo.ray_runner import RAY_HINT, ray_installed
+
+    if value is not None and value > 1 and not ray_installed():
+        raise click.BadParameter(RAY_HINT, ctx=ctx, param=param)
+    return value
 
 
-def _workers(ctx: click.Context, param: click.Parameter, value: int) -> int:
-    if value > 1:
+def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from digitzoo.ray_runner import RAY_HINT, ray_installed
+
+    if value is not None and not value.strip():
+        raise click.BadParameter("give the cluster's HOST:PORT", ctx=ctx, param=param)
+    if value is not None and not ray_installed():
         raise click.BadParameter(RAY_HINT, ctx=ctx, param=param)
     return value
 
@@ -36,11 +46,16 @@ def _without_seed(command: click.Command) -> click.Command:
 @click.option("--seeds", metavar="SPEC", default="0", show_default=True, callback=_seed_spec,
               help="Train every setting once per seed (0-4, 0,3,7).")
 @training_options
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, callback=_workers,
-              help="Trials run at once (only 1 for now: one after another).")
+@click.option("--workers", type=click.IntRange(min=1), callback=_workers,
+              help="Trials at once, each on its share of the cores, on Ray (default: one per core "
+                   "with the ray extra, else 1; 1 trains one after another in this process).")
+@click.option("--address", metavar="HOST:PORT", callback=_address,
+              help="Run the trials on the Ray cluster at HOST:PORT (default: $RAY_ADDRESS if set).")
 @click.option("--plot", type=click.Path(dir_okay=False, writable=True), callback=figure_path, metavar="FILE",
               help="Also draw test accuracy against each swept field (.png, .svg or .pdf).")
-def sweep(names: tuple[str, ...], sets: tuple[str, ...], seeds: tuple[int, ...], workers: int, **kwargs) -> None:
+def sweep(
+    names: tuple[str, ...], sets: tuple[str, ...], seeds: tuple[int, ...], workers: int | None, address: str | None, **kwargs
+) -> None:
     """Train (or reuse) every model NAMES on every combination of --set values and every seed.
 
     Each trial is an ordinary training, cached like 'digitzoo train': a sweep run again
@@ -50,12 +65,18 @@ def sweep(names: tuple[str, ...], sets: tuple[str, ...], seeds: tuple[int, ...],
     The table groups the trials by model and setting, best mean test accuracy first, with
     the statistics of 'compare --seeds'; --plot draws test accuracy against each field.
 
+    With the ray extra, trials run several at once on this machine, or on every machine of
+    a Ray cluster with --address; each finished trial is saved in this machine's cache. A
+    trial that fails is reported and the others go on (exit 1 at the end).
+
     \b
     Example:
         digitzoo sweep mlp --set hidden=64,128,256 --seeds 0-2
         digitzoo sweep tiny mlp --set learning_rate=0.01,0.05 --epochs 5 --plot lr.png
+        digitzoo sweep mlp --seeds 0-9 --address 10.0.0.5:6379
     """
     from digitzoo.errors import DigitzooError
+    from digitzoo.ray_runner import choose_runner
     from digitzoo.sweep import grid
 
     ctx = click.get_current_context()
@@ -65,7 +86,8 @@ def sweep(names: tuple[str, ...], sets: tuple[str, ...], seeds: tuple[int, ...],
         trials = grid(names, sets, seeds, given=_train_kwargs(kwargs))
     except DigitzooError as exc:
         raise click.BadParameter(str(exc), ctx=ctx, param=_param(ctx, "sets")) from None
-    _run(names, sets, seeds, trials, **kwargs)
+    runner = choose_runner(workers, address)
+    _run(names, sets, seeds, trials, runner, **kwargs)
 
 
 def _param(ctx: click.Context, name: str) -> click.Parameter | None:
@@ -76,7 +98,7 @@ def _train_kwargs(kwargs: dict) -> dict:
     return {k: v for k, v in kwargs.items() if k not in ("as_json", "quiet", "plot")}
 
 
-def _run(names, sets, seeds, trials, *, as_json: bool, quiet: bool, plot: str | None, **kwargs) -> None:
+def _run(names, sets, seeds, trials, runner, *, as_json: bool, quiet: bool, plot: str | None, **kwargs) -> None:
     """Train or reuse every trial with a line per trial on stderr, then the table (or JSON) and the plot."""
     from digitzoo.sweep import run_sweep
 
@@ -86,19 +108,24 @@ def _run(names, sets, seeds, trials, *, as_json: bool, quiet: bool, plot: str | 
     fetch_mnist_if_missing(kwargs["data"], err, needed=lambda: _some_must_train(trials, kwargs))
     told = _TrialLines(err, len(trials))
     result = run_sweep(
-        names, sets, seeds, on_trial=told, callbacks=None if quiet else lambda t: [fit_progress(err, _name(t))], **kwargs
+        names, sets, seeds, runner=runner, on_trial=told, on_started=told.started,
+        callbacks=None if quiet else lambda t: [fit_progress(err, t.name)], **kwargs,
     )
     if as_json:
         click.echo(_strict_json(result.to_dict()))
-    else:
+    elif result.groups:
         stdout_console().print(sweep_table(result))
-    err.print(f"{result.trained} of {len(result.trials)} trials trained, {len(result.trials) - result.trained} reused",
+    reused = len(result.trials) - result.trained
+    err.print(f"{result.trained} of {len(trials)} trials trained, {reused} reused, {len(result.failed)} failed",
               highlight=False)
-    if plot is not None:
+    if plot is not None and result.groups:
         from digitzoo.figures import save_figure, sweep_figure
 
         save_figure(sweep_figure(result), plot)
         err.print(f"wrote test accuracy against the swept fields to {plot}", highlight=False)
+    if result.failed:
+        lines = "; ".join(f"{f.trial.name}: {f.error}" for f in result.failed)
+        raise click.ClickException(f"{len(result.failed)} of {len(trials)} trials failed ({lines})")
 
 
 def _some_must_train(trials, kwargs: dict) -> bool:
@@ -112,25 +139,29 @@ def _some_must_train(trials, kwargs: dict) -> bool:
     return True
 
 
-def _name(trial) -> str:
-    return " ".join(part for part in (trial.model, trial.label, f"seed {trial.seed}") if part)
-
-
 class _TrialLines:
-    """``on_trial``: one line per trial as it ends, with the best test accuracy so far."""
+    """``on_trial``: one line per trial as it ends, with how many run and are left, and the best so far."""
 
     def __init__(self, console: Console, total: int) -> None:
-        self.console, self.total, self.done, self.best = console, total, 0, None
+        self.console, self.total, self.started_count, self.done, self.best = console, total, 0, 0, None
+
+    def started(self, trial) -> None:
+        self.started_count += 1
 
     def __call__(self, run) -> None:
         self.done += 1
+        counts = f"{self.started_count - self.done} running, {self.total - self.started_count} left"
+        if not hasattr(run, "result"):  # a TrialError
+            self.console.print(f"trial {self.done}/{self.total} {run.trial.name} failed: {run.error} ({counts})",
+                               highlight=False)
+            return
         accuracy = run.result.test_accuracy
         if self.best is None or accuracy > self.best[0]:
-            self.best = (accuracy, _name(run.trial))
+            self.best = (accuracy, run.trial.name)
         cached = "cached; " if run.result.reused else ""
         self.console.print(
-            f"trial {self.done}/{self.total} {_name(run.trial)}: test {accuracy:.1%} "
-            f"({cached}best so far: {self.best[0]:.1%}, {self.best[1]})",
+            f"trial {self.done}/{self.total} {run.trial.name}: test {accuracy:.1%} "
+            f"({cached}{counts}; best so far: {self.best[0]:.1%}, {self.best[1]})",
             highlight=False,
         )
 
@@ -141,7 +172,7 @@ def sweep_table(result) -> Table:
 
     table = Table(title=f"digitzoo sweep, seeds {_seed_text(result.seeds)}: means over the seeds, best first")
     table.add_column("model", style="bold cyan")
-    table.add_column("setting")
+    table.add_column("setting", overflow="fold")  # the setting is what the row is about: never cut short
     for column, justify in STATS_COLUMNS:
         table.add_column(column, justify=justify)
     for g in result.groups:

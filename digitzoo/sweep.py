@@ -8,7 +8,9 @@ reuses every finished trial, and ``compare``, ``report`` and ``export`` find the
 hands them to a runner and groups what comes back by (model, setting), with the statistics of
 :func:`digitzoo.experiments.compare_seeds` per group. The runner is the one thing that decides
 *where* trials run: :class:`LocalRunner` runs them one after another in this process; another
-runner (a Ray cluster) only needs the same ``run`` method.
+runner only needs the same ``run`` method: :class:`digitzoo.ray_runner.RayRunner` runs them on Ray,
+on this machine's cores or on a cluster, and :func:`digitzoo.ray_runner.choose_runner` picks one
+from ``workers`` and ``address``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
     "MAX_TRIALS",
     "Trial",
     "TrialRun",
+    "TrialError",
     "SweepGroup",
     "SweepResult",
     "Runner",
@@ -69,6 +72,11 @@ class Trial:
         """``"hidden=128 learning_rate=0.05"`` (empty when nothing is swept)."""
         return " ".join(f"{k}={_text(v)}" for k, v in self.setting.items())
 
+    @property
+    def name(self) -> str:
+        """``"mlp hidden=64 seed 0"``: the trial in a line of progress or an error."""
+        return " ".join(part for part in (self.model, self.label, f"seed {self.seed}") if part)
+
     def train_arguments(self) -> dict[str, Any]:
         """The ``seed`` and ``options`` of :func:`digitzoo.training.train` for this trial.
 
@@ -83,11 +91,12 @@ class Trial:
 
 @dataclass(frozen=True)
 class TrialRun:
-    """A trial's training result (its model not loaded) and the host that ran it."""
+    """A trial's training result (its model not loaded), the host that ran it and, on Ray, the node."""
 
     trial: Trial
     result: TrainResult
     node: str
+    node_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         r = self.result
@@ -100,7 +109,26 @@ class TrialRun:
             "train_seconds": r.train_seconds,
             "reused": r.reused,
             "node": self.node,
+            "node_id": self.node_id,
             "model_path": r.model_path,
+        }
+
+
+@dataclass(frozen=True)
+class TrialError:
+    """A trial that raised instead of training: the sweep reports it and goes on with the others."""
+
+    trial: Trial
+    error: str
+    node: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.trial.model,
+            "setting": dict(self.trial.setting),
+            "seed": self.trial.seed,
+            "error": self.error,
+            "node": self.node,
         }
 
 
@@ -124,12 +152,14 @@ class SweepGroup:
 
 @dataclass(frozen=True)
 class SweepResult:
-    """Every trial in grid order, and the groups best first by mean test accuracy."""
+    """Every trial that trained (or was reused) in grid order, the groups best first by mean test
+    accuracy, and the trials that failed."""
 
     fields: dict[str, tuple[Any, ...]]
     seeds: tuple[int, ...]
     trials: tuple[TrialRun, ...]
     groups: tuple[SweepGroup, ...]
+    failed: tuple[TrialError, ...] = ()
 
     @property
     def trained(self) -> int:
@@ -142,18 +172,21 @@ class SweepResult:
             "seeds": list(self.seeds),
             "trials": [t.to_dict() for t in self.trials],
             "groups": [g.to_dict() for g in self.groups],
+            "failed": [f.to_dict() for f in self.failed],
         }
 
 
 class Runner(Protocol):
-    """Where trials run: ``run`` trains each trial and yields its :class:`TrialRun` as it ends (any order)."""
+    """Where trials run: ``run`` trains each trial and yields its :class:`TrialRun` (or
+    :class:`TrialError`) as it ends, in any order; ``on_started(trial)`` is told as each begins."""
 
     def run(
         self,
         trials: Sequence[Trial],
         train_kwargs: Mapping[str, Any],
         callbacks: Callable[[Trial], Sequence[Any]] | None = None,
-    ) -> Iterator[TrialRun]: ...
+        on_started: Callable[[Trial], None] | None = None,
+    ) -> Iterator[TrialRun | TrialError]: ...
 
 
 class LocalRunner:
@@ -164,17 +197,26 @@ class LocalRunner:
         trials: Sequence[Trial],
         train_kwargs: Mapping[str, Any],
         callbacks: Callable[[Trial], Sequence[Any]] | None = None,
-    ) -> Iterator[TrialRun]:
+        on_started: Callable[[Trial], None] | None = None,
+    ) -> Iterator[TrialRun | TrialError]:
         for trial in trials:
-            yield run_trial(trial, callbacks=callbacks(trial) if callbacks else (), **train_kwargs)
+            if on_started is not None:
+                on_started(trial)
+            try:
+                yield run_trial(trial, callbacks=callbacks(trial) if callbacks else (), **train_kwargs)
+            except DigitzooError as exc:  # this trial's own problem (it diverged …): the others go on
+                yield TrialError(trial, str(exc), platform.node())
+
+
+def trial_options(trial: Trial, train_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The builder options of ``trial``: those the sweep was given, with the trial's own setting on top."""
+    return {**(train_kwargs.get("options") or {}), **trial.train_arguments()["options"]}
 
 
 def run_trial(trial: Trial, **train_kwargs: Any) -> TrialRun:
-    """Train (or reuse) one trial with :func:`digitzoo.training.train`; a module-level function, so a
-    remote runner can ship it to a worker."""
-    kwargs = dict(train_kwargs)
-    options = {**(kwargs.pop("options", None) or {}), **trial.train_arguments()["options"]}
-    result = train(trial.model, seed=trial.seed, options=options, **kwargs)
+    """Train (or reuse) one trial in this process with :func:`digitzoo.training.train`."""
+    kwargs = {k: v for k, v in train_kwargs.items() if k != "options"}
+    result = train(trial.model, seed=trial.seed, options=trial_options(trial, train_kwargs), **kwargs)
     result.model = None  # the numbers travel back, not the network
     return TrialRun(trial=trial, result=result, node=platform.node())
 
@@ -184,7 +226,8 @@ def run_sweep(
     sets: Mapping[str, Iterable[Any]] | Sequence[str] = (),
     seeds: str | Iterable[int] = (0,),
     *,
-    on_trial: Callable[[TrialRun], None] | None = None,
+    on_trial: Callable[[TrialRun | TrialError], None] | None = None,
+    on_started: Callable[[Trial], None] | None = None,
     callbacks: Callable[[Trial], Sequence[Any]] | None = None,
     runner: Runner | None = None,
     **train_kwargs: Any,
@@ -193,19 +236,24 @@ def run_sweep(
 
     ``train_kwargs`` go to every :func:`digitzoo.training.train` call (``epochs``, ``data``,
     ``retrain`` …; not ``seed``, and not a field that is swept). ``callbacks(trial)`` gives one
-    trial's Keras callbacks, ``on_trial(run)`` is told of each as it ends. ``runner`` defaults to
-    :class:`LocalRunner`. Everything is checked before the first training.
+    trial's Keras callbacks (where trials run in this process); ``on_started(trial)`` and
+    ``on_trial(run)`` are told as each begins and ends. ``runner`` defaults to :class:`LocalRunner`.
+    Everything is checked before the first training. A trial that raises ``DigitzooError`` (or, on
+    Ray, any error) ends in :attr:`SweepResult.failed` and the others go on.
     """
     trials = grid(names, sets, seeds, given=train_kwargs)
     train_kwargs.setdefault("load", False)  # the numbers are compared, not the models
-    runs: dict[int, TrialRun] = {}
+    ended: dict[int, TrialRun | TrialError] = {}
     order = {t.key: i for i, t in enumerate(trials)}
-    for run in (runner or LocalRunner()).run(trials, train_kwargs, callbacks):
-        runs[order[run.trial.key]] = run  # back in grid order, whatever order they ended in
+    for run in (runner or LocalRunner()).run(trials, train_kwargs, callbacks, on_started):
+        ended[order[run.trial.key]] = run  # back in grid order, whatever order they ended in
         if on_trial is not None:
             on_trial(run)
-    done = tuple(runs[i] for i in sorted(runs))
-    return SweepResult(_swept(trials), tuple(dict.fromkeys(t.seed for t in trials)), done, _groups(done))
+    in_order = [ended[i] for i in sorted(ended)]
+    done = tuple(r for r in in_order if isinstance(r, TrialRun))
+    failed = tuple(r for r in in_order if isinstance(r, TrialError))
+    seeds_run = tuple(dict.fromkeys(t.seed for t in trials))
+    return SweepResult(_swept(trials), seeds_run, done, _groups(done), failed)
 
 
 def _swept(trials: Sequence[Trial]) -> dict[str, tuple[Any, ...]]:

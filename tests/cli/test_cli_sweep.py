@@ -9,7 +9,8 @@ import pytest
 from digitzoo.cache import ModelCache
 from digitzoo_cli.main import cli
 
-_RUN = ["--epochs", "1", "--train-size", "300"]
+# One worker: the trials run one after another in this process, without Ray.
+_RUN = ["--epochs", "1", "--train-size", "300", "--workers", "1"]
 
 
 @pytest.mark.slow
@@ -43,7 +44,7 @@ def test_a_sweep_shows_its_groups_then_reuses_every_trial(runner, homes, mnist_n
 @pytest.mark.slow
 def test_a_sweep_trial_is_the_entry_compare_uses(runner, homes, mnist_npz):
     data = ["--data", str(mnist_npz)]
-    assert runner.invoke(cli, ["sweep", "tiny", "--set", "epochs=1,2", "--train-size", "300", *data, "-q"]).exit_code == 0
+    assert runner.invoke(cli, ["sweep", "tiny", "--set", "epochs=1,2", "--train-size", "300", "--workers", "1", *data, "-q"]).exit_code == 0
     result = runner.invoke(cli, ["compare", "tiny", "--epochs", "2", "--train-size", "300", *data])
     assert result.exit_code == 0, result.output
     assert "tiny: reusing the cached model" in result.stderr
@@ -62,10 +63,8 @@ def test_a_sweep_trial_is_the_entry_compare_uses(runner, homes, mnist_npz):
         (["--seed", "1"], "No such option '--seed'"),
         (["--plot", "sweep.png"], "--plot draws test accuracy against a swept field; give one with --set"),
         (["--plot", "sweep.txt", "--set", "epochs=1"], "Invalid value for '--plot'"),
-        (
-            ["--workers", "2"],
-            'Invalid value for \'--workers\': parallel trials need the ray extra (pip install "digitzoo[ray]")',
-        ),
+        (["--workers", "0"], "Invalid value for '--workers': 0 is not in the range x>=1"),
+        (["--address", " "], "Invalid value for '--address': give the cluster's HOST:PORT"),
     ],
 )
 def test_bad_requests_are_usage_errors_before_any_training(runner, homes, monkeypatch, args, message):
@@ -80,3 +79,35 @@ def test_an_unknown_model_is_refused(runner, homes):
     result = runner.invoke(cli, ["sweep", "tyni", "--set", "epochs=1"])
     assert result.exit_code == 1
     assert "unknown model 'tyni'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "option"), [(["--workers", "2"], "--workers"), (["--address", "127.0.0.1:6379"], "--address")]
+)
+def test_without_the_ray_extra_parallel_trials_say_what_to_install(runner, homes, monkeypatch, args, option):
+    monkeypatch.setattr("digitzoo.ray_runner.ray_installed", lambda: False)
+    monkeypatch.setattr("digitzoo.sweep.train", lambda *a, **k: pytest.fail("trained"))
+    result = runner.invoke(cli, ["sweep", "tiny", "--set", "epochs=1,2", *args])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}': running trials in parallel or on a cluster needs the ray extra: " \
+        'pip install "digitzoo[ray]"' in result.stderr
+
+
+def test_a_trial_that_fails_is_reported_and_the_others_go_on(runner, homes, monkeypatch, mnist_npz):
+    from digitzoo.errors import DigitzooError
+
+    def train(name, *, seed, options, **kwargs):
+        if options.get("learning_rate") == 5.0:
+            raise DigitzooError("training 'tiny' diverged")
+        from digitzoo.training import train as real
+
+        return real(name, seed=seed, options=options, **kwargs)
+
+    monkeypatch.setattr("digitzoo.sweep.train", train)
+    args = ["sweep", "tiny", "--set", "learning_rate=0.01,5", *_RUN, "--data", str(mnist_npz)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert "trial 2/2 tiny learning_rate=5 seed 0 failed: training 'tiny' diverged" in result.stderr
+    assert "│ tiny  │ learning_rate=0" in result.stdout and "learning_rate=5" not in result.stdout  # the one that trained
+    assert "1 of 2 trials trained, 0 reused, 1 failed" in result.stderr
+    assert "Error: 1 of 2 trials failed (tiny learning_rate=5 seed 0: training 'tiny' diverged)" in result.stderr
