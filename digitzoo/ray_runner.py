@@ -45,6 +45,7 @@ __all__ = ["RAY_HINT", "RETRIES", "RayRunner", "choose_runner", "ray_installed",
 RAY_HINT = 'running trials in parallel or on a cluster needs the ray extra: pip install "digitzoo[ray]"'
 #: How many times Ray reruns a trial whose worker process died before the sweep reports it failed.
 RETRIES = 2
+_log = logging.getLogger("digitzoo.ray")
 # Seconds between checks for Ctrl-C while waiting for trials.
 _POLL = 0.5
 # What Ray's core prints on the driver's stderr while it starts or joins: nothing a user acts on.
@@ -244,12 +245,13 @@ def _arrays(data):
 
 def _shares(ray, workers: int | None, trials: int) -> tuple[int, int]:
     """How many trials run at once and how many CPUs each claims (and uses as TensorFlow threads)."""
-    nodes = [n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")]
+    nodes = [n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive") and n["Resources"].get("CPU", 0) >= 1]
     total = int(sum(nodes))
     if total < 1:
         raise DigitzooError("the Ray cluster has no CPUs to train on")
     concurrency = max(1, min(workers or total, trials))
-    cpus = max(1, min(total // concurrency, int(max(nodes))))
+    # No more than the smallest node has, so that every node can take a trial.
+    cpus = max(1, min(total // concurrency, int(min(nodes))))
     return concurrency, cpus
 
 
@@ -268,7 +270,8 @@ def _connected(address: str | None, workers: int) -> Iterator[Any]:
 
             _start(ray, address, workers, folder)
             try:
-                yield ray
+                with _raylet_messages_to_log():
+                    yield ray
             finally:
                 with filtered_stderr(_NOISE):
                     ray.shutdown()
@@ -285,7 +288,7 @@ def _start(ray, address: str | None, workers: int, folder: str | None) -> None:
                 ray.init(address="local", num_cpus=workers, include_dashboard=False, _temp_dir=folder, **quiet)
             else:
                 ray.init(address=address, **quiet)
-    except (ConnectionError, TimeoutError, ValueError, RuntimeError) as exc:
+    except Exception as exc:  # Ray raises a dozen types here (no token, wrong token, no cluster …)
         if address is None:
             raise DigitzooError(f"could not start Ray on this machine: {describe_exception(exc)}") from None
         raise DigitzooError(
@@ -293,6 +296,34 @@ def _start(ray, address: str | None, workers: int, folder: str | None) -> None:
             "with token authentication, that RAY_AUTH_MODE=token and the cluster's token (RAY_AUTH_TOKEN or "
             "RAY_AUTH_TOKEN_PATH) are set here as on the cluster"
         ) from None
+
+
+@contextlib.contextmanager
+def _raylet_messages_to_log() -> Iterator[None]:
+    """Inside the block, the raylet's messages to the driver go to the ``digitzoo.ray`` logger, not stdout.
+
+    Ray prints them on stdout, where they would break ``--json``; the one a sweep meets ("a worker
+    died", which Ray then retries) is reported as a failed trial if the retries run out. Ray has no
+    setting for this, so its printing function is wrapped for the length of the sweep.
+    """
+    from ray._private import worker
+
+    printing = getattr(worker, "print_to_stdstream", None)
+    if printing is None:  # another Ray: leave it as it is
+        yield
+        return
+
+    def to_log(data, *args, **kwargs):
+        if data.get("pid") != "raylet":
+            return printing(data, *args, **kwargs)
+        for line in data.get("lines", ()):
+            _log.info("raylet: %s", line)
+
+    worker.print_to_stdstream = to_log
+    try:
+        yield
+    finally:
+        worker.print_to_stdstream = printing
 
 
 @contextlib.contextmanager

@@ -1,0 +1,87 @@
+"""Ray in the tests, reachable from this machine alone.
+
+Ray's servers listen on every interface and ignore 127.0.0.1 as a node address, so the tests run
+every Ray process in a network namespace of its own (``unshare --net``, inside a user namespace so
+that no privilege is needed) whose only interface is the loopback one: nothing there can be
+reached from outside, whatever Ray binds. :func:`loopback_only` is the command prefix that does
+it; :data:`CLUSTER` is a script that starts a two-node cluster there (``ray start --block``, so
+that each node's processes end with it), runs a command against it and stops it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from helpers import TESTS
+
+RAY = str(Path(sys.executable).with_name("ray"))
+CLUSTER = str(TESTS / "ray_cluster.py")
+
+# Run in the new namespace: bring its loopback interface up (it starts down), then become the command.
+_LOOPBACK_UP = """
+import fcntl, os, socket, struct, sys
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    flags = struct.unpack("16sH14s", fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH14s", b"lo", 0, b"")))[1]
+    fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14s", b"lo", flags | IFF_UP, b""))
+os.execvp(sys.argv[1], sys.argv[1:])
+"""
+
+
+def loopback_only(*command: str) -> list[str]:
+    """``command`` run in a network namespace whose only interface is loopback."""
+    unshare = shutil.which("unshare")
+    assert unshare, "the Ray tests need unshare (util-linux) to keep Ray off the network"
+    return [unshare, "--user", "--map-root-user", "--net", "--", sys.executable, "-c", _LOOPBACK_UP, *command]
+
+
+def digitzoo(*args: str) -> list[str]:
+    """The ``digitzoo`` command of this interpreter."""
+    return [str(Path(sys.executable).with_name("digitzoo")), *args]
+
+
+def short_temp_folder() -> Path:
+    """A folder with a short path: Ray's socket paths below it must stay under 108 characters."""
+    return Path(tempfile.mkdtemp(prefix="dz-", dir="/tmp"))
+
+
+def processes_with(text: str) -> list[str]:
+    """This machine's processes whose command line or environment contains ``text``: a test gives its
+    Ray a TMPDIR of its own, which every Ray process inherits (their command lines say "ray::IDLE")."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        if text.encode() in cmdline + b"\0" + environ:
+            found.append(f"{entry.name}: {cmdline[:200].decode(errors='replace')}")
+    return found
+
+
+def wait_for_none(text: str, seconds: float = 30) -> list[str]:
+    """:func:`processes_with` once it is empty, or what is left after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (left := processes_with(text)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return left
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """Kill what is left of a test's process group (a failed test must not leave Ray running)."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(30)
