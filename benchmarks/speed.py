@@ -25,6 +25,11 @@ test-pass   the per-epoch test passes (whole test set, batch 1024) of the     (r
             in the note and the JSON
 cnn-best    ``train("cnn-best")`` per seed (only with ``--best``; skipped     acc ≥ 99.6 % each,
             with a note if no such model is registered)                       ≤ 600 s each
+sweep       ``digitzoo sweep mlp --seeds 0-3 --workers 2`` (E epochs, Ray),   ratio ≤ 0.75
+            wall seconds vs the same 4 trainings one after another by
+            ``train()`` in one process; Ray's start and stop alone beside it
+seeds       ``digitzoo compare mlp mlp-dropout mlp-l2 --seeds 0-4`` from an   (reported)
+            empty cache: wall seconds, each model's mean ± sd, the verdicts
 predict     ``digitzoo.inference.Predictor`` on one image (p50, p99 over      p50 ≤ 2 ms, p99 ≤ 5 ms;
             300 calls after warm-up) and on all 10 000 test images at once    mlp ≥ 20 000 img/s,
             vs ``model.predict`` on the same model and data                   cnn ≥ 5 000 img/s
@@ -98,7 +103,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chat
 from speed_report import Row, anchor_summary, machine, median, table, versions, write_json  # noqa: E402
 from speed_setup import REPO, Bench, Settings, private_home, save_mnist, warm_up  # noqa: E402
 
-ROWS = ("mlp", "overhead", "cnn", "demo", "test-pass", "cnn-best", "predict", "litert", "startup", "photo", "serve", "memory")
+ROWS = (
+    "mlp", "overhead", "cnn", "demo", "test-pass", "cnn-best", "sweep", "seeds",
+    "predict", "litert", "startup", "photo", "serve", "memory",
+)
 DEFAULT_ROWS = tuple(r for r in ROWS if r != "cnn-best")
 RESULTS = REPO / "benchmarks" / "results"
 
@@ -180,6 +188,7 @@ def _load(args: argparse.Namespace, settings: Settings):
 
 def measure(bench: Bench, wanted: tuple[str, ...]) -> list[Row]:
     """The wanted rows in table order. A row that fails is reported as failed; the others still run."""
+    from speed_experiments import seeds_row, sweep_row
     from speed_runtime import litert_rows, memory_row, photo_rows, predict_rows, serve_row, startup_rows
     from speed_training import best_row, cnn_row, demo_row, mlp_rows, test_pass_row
 
@@ -190,6 +199,8 @@ def measure(bench: Bench, wanted: tuple[str, ...]) -> list[Row]:
         "demo": lambda: [demo_row(bench)],
         "test-pass": lambda: [test_pass_row(bench)],  # the demo row's trainings, if it ran
         "cnn-best": lambda: [best_row(bench)],
+        "sweep": lambda: [sweep_row(bench)],
+        "seeds": lambda: [seeds_row(bench)],
         "predict": lambda: predict_rows(bench),
         "startup": lambda: startup_rows(bench),
         "litert": lambda: litert_rows(bench),

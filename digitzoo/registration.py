@@ -16,6 +16,7 @@ from typing import Any
 
 from .contract import IMAGE_SHAPE
 from .diagnosis import DIAGNOSES, GENERALISES, OVERFITTING, UNDERFITTING
+from .measured import RecipeAccuracy, recipe_accuracy
 from .recipe import Recipe
 from .weights.manifest import WEIGHTS_TAG, WeightsInfo, shipped
 
@@ -57,8 +58,16 @@ class ModelSpec:
             return None  # the package ships weights for its own models only
         return shipped().get(self.name)
 
+    @property
+    def measured(self) -> RecipeAccuracy | None:
+        """The default recipe's test accuracy over several seeds, as measured for a built-in model, or ``None``."""
+        if self.source != BUILTIN_SOURCE:
+            return None
+        return recipe_accuracy(self.name, self.recipe, self.params)
+
     def to_dict(self) -> dict[str, Any]:
         weights = self.pretrained
+        measured = self.measured
         return {
             "name": self.name,
             "source": self.source,
@@ -67,6 +76,7 @@ class ModelSpec:
             "behaviour": self.behaviour,
             "description": self.description,
             "recipe": self.recipe.to_dict(),
+            "measured": None if measured is None else measured.to_dict(),
             "pretrained": None
             if weights is None
             else {

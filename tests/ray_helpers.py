@@ -1,17 +1,15 @@
 """Ray in the tests, reachable from this machine alone.
 
 Ray's servers listen on every interface and ignore 127.0.0.1 as a node address, so the tests run
-every Ray process in a network namespace of its own (``unshare --net``, inside a user namespace so
-that no privilege is needed) whose only interface is the loopback one: nothing there can be
-reached from outside, whatever Ray binds. :func:`loopback_only` is the command prefix that does
-it; :data:`CLUSTER` is a script that starts a two-node cluster there (``ray start --block``, so
+every Ray process in a network namespace of its own whose only interface is the loopback one
+(``tools/loopback_only.py``): nothing there can be reached from outside, whatever Ray binds.
+:func:`loopback_only` is the command prefix that does it; :data:`CLUSTER` is a script that starts a two-node cluster there (``ray start --block``, so
 that each node's processes end with it), runs a command against it and stops it.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,27 +17,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from helpers import TESTS
+from helpers import ROOT, TESTS
 
 RAY = str(Path(sys.executable).with_name("ray"))
 CLUSTER = str(TESTS / "ray_cluster.py")
 
-# Run in the new namespace: bring its loopback interface up (it starts down), then become the command.
-_LOOPBACK_UP = """
-import fcntl, os, socket, struct, sys
-SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
-with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-    flags = struct.unpack("16sH14s", fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH14s", b"lo", 0, b"")))[1]
-    fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14s", b"lo", flags | IFF_UP, b""))
-os.execvp(sys.argv[1], sys.argv[1:])
-"""
 
 
 def loopback_only(*command: str) -> list[str]:
-    """``command`` run in a network namespace whose only interface is loopback."""
-    unshare = shutil.which("unshare")
-    assert unshare, "the Ray tests need unshare (util-linux) to keep Ray off the network"
-    return [unshare, "--user", "--map-root-user", "--net", "--", sys.executable, "-c", _LOOPBACK_UP, *command]
+    """``command`` run in a network namespace whose only interface is loopback (tools/loopback_only.py)."""
+    return [sys.executable, str(ROOT / "tools" / "loopback_only.py"), *command]
 
 
 def digitzoo(*args: str) -> list[str]:

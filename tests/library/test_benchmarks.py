@@ -26,6 +26,8 @@ ROWS = {
     "demo",
     "test-pass",
     "cnn-best",
+    "sweep",
+    "seeds",
     "predict-1 mlp",
     "predict-set mlp",
     "predict-1 cnn",
@@ -194,3 +196,16 @@ def test_litert_rows_agree_with_keras(rows):
         assert rows[name]["details"]["max_abs_diff"] <= 1e-4, (name, rows[name])
     assert rows["photo runtime"]["details"]["reads"] == {"litert": "7", "keras": "7"}
     assert rows["photo runtime"]["details"]["models"] == {"litert": "LiteModel", "keras": "Functional"}
+
+
+@pytest.mark.slow
+def test_the_experiment_rows_ran_the_sweep_on_ray_and_the_seeds(rows):
+    sweep = rows["sweep"]["details"]
+    assert len(sweep["sweep_test_accuracies"]) == len(sweep["sequential_test_accuracies"]) == 4
+    assert min(sweep["sweep_test_accuracies"] + sweep["sequential_test_accuracies"]) > 2 * CHANCE
+    assert _number(sweep["ray_start_seconds"]) and _number(sweep["ray_stop_seconds"])
+    seeds = rows["seeds"]["details"]
+    assert [m["name"] for m in seeds["models"]] == ["mlp", "mlp-dropout", "mlp-l2"]
+    assert seeds["trainings"] == 6 and all(m["seeds"] == [0, 1] for m in seeds["models"])
+    assert [c["model"] for c in seeds["comparisons"]] == ["mlp-dropout", "mlp-l2"]
+    assert all(c["verdict"] for c in seeds["comparisons"])

@@ -197,7 +197,7 @@ def test_models_command_shows_the_shipped_accuracy():
     result = runner.invoke(cli, ["models"], terminal_width=200)
     assert result.exit_code == 0, result.output
     lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") > 2}
-    assert "pretrained" in result.stdout
+    assert "shipped file" in result.stdout
     assert f"{SHIPPED['cnn'].test_accuracy:.2%}" in lines["cnn"]
     assert "—" in lines["tiny"]
     listed = {m["name"]: m for m in json.loads(runner.invoke(cli, ["models", "--json"]).stdout)}
