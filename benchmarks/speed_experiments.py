@@ -8,8 +8,8 @@ costs nothing measurable; both sides of the sweep row run in one).
 
 from __future__ import annotations
 
+import functools
 import json
-import shutil
 import sys
 
 from speed_report import Row, at_most
@@ -38,8 +38,16 @@ print(up - started, time.perf_counter() - up)
 """
 
 
+@functools.lru_cache(maxsize=1)
+def _namespaces() -> bool:
+    sys.path.insert(0, str(REPO / "tools"))
+    import loopback_only
+
+    return loopback_only.works()
+
+
 def _isolated(command: list[str]) -> list[str]:
-    if shutil.which("unshare") is None:
+    if not _namespaces():
         return command
     return [sys.executable, str(REPO / "tools" / "loopback_only.py"), *command]
 

@@ -24,6 +24,12 @@ CLUSTER = str(TESTS / "ray_cluster.py")
 
 
 
+def namespaces_work() -> bool:
+    """Whether Ray can be kept in a loopback-only namespace here (user namespaces allowed, unshare present)."""
+    done = subprocess.run(loopback_only("true"), capture_output=True, timeout=60)
+    return done.returncode == 0
+
+
 def loopback_only(*command: str) -> list[str]:
     """``command`` run in a network namespace whose only interface is loopback (tools/loopback_only.py)."""
     return [sys.executable, str(ROOT / "tools" / "loopback_only.py"), *command]

@@ -16,6 +16,7 @@ import os
 import shutil
 import socket
 import struct
+import subprocess
 import sys
 
 _INSIDE = "--inside"
@@ -28,6 +29,14 @@ def command(*args: str) -> list[str]:
     if unshare is None:
         raise OSError("unshare (util-linux) is needed to keep Ray off the network")
     return [unshare, "--user", "--map-root-user", "--net", "--", sys.executable, os.path.abspath(__file__), _INSIDE, *args]
+
+
+def works() -> bool:
+    """Whether this machine lets an unprivileged user make such a namespace (some disable user namespaces)."""
+    try:
+        return subprocess.run(command("true"), capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def _loopback_up() -> None:

@@ -21,6 +21,7 @@ from ray_helpers import (
     RAY,
     digitzoo,
     loopback_only,
+    namespaces_work,
     processes_with,
     short_temp_folder,
     stop_group,
@@ -29,7 +30,10 @@ from ray_helpers import (
 
 from helpers import sigint_at_default
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not namespaces_work(), reason="Ray is kept off the network in a user and network namespace"),
+]
 
 _TIMEOUT = 300
 
