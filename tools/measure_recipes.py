@@ -1,6 +1,7 @@
 """Measure each built-in recipe over several seeds and write digitzoo/measured.json (run by hand; committed).
 
     python tools/measure_recipes.py [NAME ...] [--seeds SPEC] [--workers N]
+    python tools/measure_recipes.py --markdown      # the README's table, from measured.json
 
 Trains (or reuses from the model cache) every built-in model (default: all of them) with its
 registered recipe once per seed — 0-4, and 0-2 for cnn-best, whose runs take ten minutes each —
@@ -62,12 +63,33 @@ def measure(name: str, seeds: str, workers: int | None) -> dict:
     }
 
 
+def markdown() -> str:
+    """A row per measured built-in model, as the README shows them."""
+    lines = ["| model | seeds | test acc ± sd | min–max | train acc | shipped file (seed 0) |", "| --- | --- | --- | --- | --- | --- |"]
+    for name in list_models():
+        spec = model_info(name)
+        m = spec.measured
+        if m is None:
+            continue
+        shipped = f"{spec.pretrained.test_accuracy:.2%}" if spec.pretrained is not None else "—"
+        seeds = f"{m.seeds[0]}–{m.seeds[-1]}" if list(m.seeds) == list(range(m.seeds[0], m.seeds[-1] + 1)) else ", ".join(map(str, m.seeds))
+        lines.append(
+            f"| `{name}` | {seeds} | {m.test_accuracy_mean:.2%} ± {100 * m.test_accuracy_std:.2f} | "
+            f"{m.test_accuracy_min:.2%}–{m.test_accuracy_max:.2%} | {m.train_accuracy_mean:.2%} | {shipped} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="measure_recipes.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help="built-in models (default: all)")
     parser.add_argument("--seeds", metavar="SPEC", help=f"seeds of every model (default {SEEDS}, cnn-best 0-2)")
     parser.add_argument("--workers", type=int, default=None, help="trials at once (default: one per core)")
+    parser.add_argument("--markdown", action="store_true", help="print the measured figures as a Markdown table")
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown())
+        return 0
     names = args.names or [n for n in list_models() if model_info(n).source == BUILTIN_SOURCE]
     try:
         entries = json.loads(MEASURED_FILE.read_text())["models"]
