@@ -89,6 +89,10 @@ class RayRunner:
         on_started: Callable[[Trial], None] | None = None,
     ) -> Iterator[TrialRun | TrialError]:
         cache = train_kwargs.get("cache") or ModelCache()
+        data = train_kwargs.get("data")
+        if isinstance(data, (str, os.PathLike)) or (data is None and os.environ.get("DIGITZOO_DATA")):
+            # A named file is read and verified once here, not once per trial (the same cache keys).
+            train_kwargs = {**train_kwargs, "data": _arrays(data)}
         missing: list[tuple[Trial, str]] = []
         for trial in trials:
             key = _key(trial, train_kwargs)
