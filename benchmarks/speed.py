@@ -26,8 +26,9 @@ test-pass   the per-epoch test passes (whole test set, batch 1024) of the     (r
 cnn-best    ``train("cnn-best")`` per seed (only with ``--best``; skipped     acc ≥ 99.6 % each,
             with a note if no such model is registered)                       ≤ 600 s each
 sweep       ``digitzoo sweep mlp --seeds 0-3 --workers 2`` (E epochs, Ray),   ratio ≤ 0.75
-            wall seconds vs the same 4 trainings one after another by
-            ``train()`` in one process; Ray's start and stop alone beside it
+            wall seconds vs the same 4 as ``digitzoo train`` commands one
+            after another; beside it the 4 by ``train()`` in one process, and
+            Ray's start and stop alone
 seeds       ``digitzoo compare mlp mlp-dropout mlp-l2 --seeds 0-4`` from an   (reported)
             empty cache: wall seconds, each model's mean ± sd, the verdicts
 predict     ``digitzoo.inference.Predictor`` on one image (p50, p99 over      p50 ≤ 2 ms, p99 ≤ 5 ms;
