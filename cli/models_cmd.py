@@ -42,7 +42,7 @@ def models(pattern: str, as_json: bool) -> None:
     table.add_column("params", justify="right")
     table.add_column("expected")
     table.add_column("test acc", justify="right", no_wrap=True)
-    table.add_column("shipped file", justify="right")
+    table.add_column("shipped file", justify="right", no_wrap=True)
     table.add_column("default recipe")
     table.add_column("description")
     for spec in specs:
