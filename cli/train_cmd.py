@@ -41,6 +41,11 @@ def training_options(command: Callable) -> Callable:
         ),
         click.option("--data", type=click.Path(dir_okay=True), help="MNIST as an .npz or a folder of IDX files."),
         click.option("--retrain", is_flag=True, help="Train again even if a cached model matches."),
+        click.option(
+            "--deterministic",
+            is_flag=True,
+            help="Deterministic TensorFlow ops: the same seed gives the same weights on this machine (slower).",
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON only."),
         click.option("--quiet", "-q", is_flag=True, help="No progress output."),
     ]

@@ -57,20 +57,25 @@ def cache_key(
     data: str,
     options: dict[str, Any] | None = None,
     builder: str = "",
+    deterministic: bool = False,
 ) -> str:
-    """A short hex key for one training run; ``builder`` identifies the code that builds the model."""
-    blob = json.dumps(
-        {
-            "format": FORMAT,
-            "name": name,
-            "recipe": recipe,
-            "seed": seed,
-            "data": data,
-            "options": options or {},
-            "builder": builder,
-        },
-        sort_keys=True,
-    )
+    """A short hex key for one training run; ``builder`` identifies the code that builds the model.
+
+    A deterministic run is an entry of its own: a request for one must not reuse a run whose weights
+    another run would not repeat. Other keys are as they were without the field.
+    """
+    fields = {
+        "format": FORMAT,
+        "name": name,
+        "recipe": recipe,
+        "seed": seed,
+        "data": data,
+        "options": options or {},
+        "builder": builder,
+    }
+    if deterministic:
+        fields["deterministic"] = True
+    blob = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -446,6 +451,7 @@ _OPTIONAL: dict[str, tuple[Callable[[Any], bool], str]] = {
     "key": (_is_str, "a string"),
     "model_path": (lambda v: v is None or isinstance(v, str), "a string or null"),
     "reused": (lambda v: isinstance(v, bool), "true or false"),
+    "deterministic": (lambda v: isinstance(v, bool), "true or false"),
 }
 
 

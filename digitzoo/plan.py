@@ -40,6 +40,7 @@ class TrainingPlan:
     data: Arrays | None
     data_hash: str
     key: str
+    deterministic: bool = False
 
 
 def plan_training(
@@ -52,8 +53,12 @@ def plan_training(
     learning_rate: float | None = None,
     options: dict[str, Any] | None = None,
     data: str | os.PathLike | Arrays | None = None,
+    deterministic: bool = False,
 ) -> TrainingPlan:
     """The plan for training ``name`` with these changes to its registered recipe; nothing is trained.
+
+    ``deterministic`` asks for TensorFlow's deterministic ops: the same seed on the same machine then
+    gives the same weights; it names a cache entry of its own.
 
     A named data file (or ``$DIGITZOO_DATA``) is read and verified now: a wrong one is an error even
     when a cached model would do. Raises ``UnknownModelError`` and ``DigitzooError``.
@@ -68,9 +73,11 @@ def plan_training(
         from .data import load_mnist
 
         data = load_mnist(data)
+    if not isinstance(deterministic, bool):
+        raise DigitzooError(f"deterministic must be True or False, got {deterministic!r}")
     data_hash = _data_hash(data)
-    key = cache_key(name, recipe.to_dict(), seed, data_hash, options, code_fingerprint(spec.builder))
-    return TrainingPlan(name, recipe, options, seed, data, data_hash, key)
+    key = cache_key(name, recipe.to_dict(), seed, data_hash, options, code_fingerprint(spec.builder), deterministic)
+    return TrainingPlan(name, recipe, options, seed, data, data_hash, key, deterministic)
 
 
 def _recipe_and_options(

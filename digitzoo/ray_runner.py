@@ -131,8 +131,12 @@ def choose_runner(workers: int | None = None, address: str | None = None) -> Run
     return RayRunner(workers=workers, address=address)
 
 
+# The arguments of train() that the plan (and so the cache key) depends on, besides seed and options.
+_PLANNED = ("epochs", "train_size", "batch_size", "learning_rate", "data", "deterministic")
+
+
 def _key(trial: Trial, train_kwargs: Mapping[str, Any]) -> str:
-    given = {k: v for k, v in train_kwargs.items() if k in ("epochs", "train_size", "batch_size", "learning_rate", "data")}
+    given = {k: v for k, v in train_kwargs.items() if k in _PLANNED}
     return plan_training(trial.model, seed=trial.seed, options=trial_options(trial, train_kwargs), **given).key
 
 
@@ -146,6 +150,10 @@ class _Scheduler:
         self.options = dict(train_kwargs.get("options") or {})
         self.data = _arrays(train_kwargs.get("data"))
         self.workers = workers
+        # A deterministic trial keeps TensorFlow's own thread count, as `train` on that node would:
+        # the split of a sum over threads changes its last bits, so a share of the cores would give
+        # other weights than the same run outside the sweep.
+        self.deterministic = bool(train_kwargs.get("deterministic"))
 
     def run(self, missing: list[tuple[Trial, str]]) -> Iterator[TrialRun | TrialError]:
         ray = self.ray
@@ -158,7 +166,7 @@ class _Scheduler:
                 while waiting and len(running) < concurrency:
                     trial, key = waiting.popleft()
                     kwargs = {**self.remote_kwargs, "options": {**self.options, **trial.train_arguments()["options"]}}
-                    running[task.remote(trial, kwargs, data, cpus)] = (trial, key)
+                    running[task.remote(trial, kwargs, data, None if self.deterministic else cpus)] = (trial, key)
                     if self.on_started is not None:
                         self.on_started(trial)
                 done, _ = ray.wait(list(running), num_returns=1, timeout=_POLL)
@@ -205,11 +213,13 @@ class _ModelFile:
         Path(path).write_bytes(self.content)
 
 
-def _train_remote(trial: Trial, kwargs: dict[str, Any], data, threads: int) -> dict[str, Any]:
-    """One trial on a Ray worker: train on ``data`` with ``threads`` TensorFlow threads; the numbers and the file back."""
+def _train_remote(trial: Trial, kwargs: dict[str, Any], data, threads: int | None) -> dict[str, Any]:
+    """One trial on a Ray worker: train on ``data`` with ``threads`` TensorFlow threads (None: TensorFlow's
+    default); the numbers and the file back."""
     import ray
 
-    _limit_threads(threads)
+    if threads is not None:
+        _limit_threads(threads)
     result = train(trial.model, seed=trial.seed, data=data, use_cache=False, load=True, **kwargs)
     with tempfile.TemporaryDirectory(prefix="digitzoo-trial-") as folder:
         path = Path(folder) / "model.keras"

@@ -108,6 +108,7 @@ class TrialRun:
             "train_accuracy": r.train_accuracy,
             "train_seconds": r.train_seconds,
             "reused": r.reused,
+            "deterministic": r.deterministic,
             "node": self.node,
             "node_id": self.node_id,
             "model_path": r.model_path,

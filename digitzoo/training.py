@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,7 +41,7 @@ class TrainResult:
     the epoch's batches, as Keras reports them) and ``test_loss`` and ``test_accuracy`` (the whole
     test set, in inference mode, after the epoch; the last ones are ``test_loss`` and
     ``test_accuracy``). ``train_seconds`` leaves out those test passes; ``test_pass_seconds``
-    is what they took.
+    is what they took. ``deterministic`` says whether TensorFlow's deterministic ops trained it.
     """
 
     name: str
@@ -60,6 +61,7 @@ class TrainResult:
     versions: dict[str, str]
     saved_at: str
     test_pass_seconds: float = 0.0
+    deterministic: bool = False
     key: str = ""
     model_path: str | None = None
     reused: bool = False
@@ -119,6 +121,7 @@ def train(
     use_cache: bool = True,
     load: bool = True,
     callbacks: Sequence[Any] = (),
+    deterministic: bool = False,
 ) -> TrainResult:
     """Train ``name`` with its registered recipe (any argument given overrides it).
 
@@ -129,12 +132,14 @@ def train(
     ``load=False`` then skips loading it. The model returned is compiled with its recipe either
     way. ``callbacks`` are Keras callbacks passed to ``fit`` (progress bars, logging …); the cache
     cannot tell what they do, so they must not change the training. One that stops it early
-    (early stopping) is allowed, and that run is returned but not cached. To find a trained model
+    (early stopping) is allowed, and that run is returned but not cached. ``deterministic=True``
+    trains with TensorFlow's deterministic ops, so that the same seed on the same machine gives the
+    same weights to the last bit (slower; a cache entry of its own). To find a trained model
     without training, ask :func:`digitzoo.zoo.resolve`.
     """
     plan = plan_training(
         name, epochs=epochs, seed=seed, train_size=train_size, batch_size=batch_size,
-        learning_rate=learning_rate, options=options, data=data,
+        learning_rate=learning_rate, options=options, data=data, deterministic=deterministic,
     )
     cache = cache if cache is not None else ModelCache()
     if use_cache and not retrain and (reused := _reuse(cache, plan, load)) is not None:
@@ -148,9 +153,10 @@ def train(
 def _train_new(plan: TrainingPlan, cache: ModelCache | None, retrain: bool, callbacks: Sequence[Any]) -> TrainResult:
     """Build, fit and evaluate the planned model; cache it (``cache`` not None) if it followed the recipe."""
     name, recipe, options, seed, key = plan.name, plan.recipe, plan.options, plan.seed, plan.key
-    model = _build(name, options, seed)
-    (x, y), (xt, yt) = _load_data(plan.data, recipe.train_size, seed)
-    metrics = _fit_and_evaluate(model, name, recipe, (x, y), (xt, yt), callbacks)
+    with _op_determinism(plan.deterministic):
+        model = _build(name, options, seed)
+        (x, y), (xt, yt) = _load_data(plan.data, recipe.train_size, seed)
+        metrics = _fit_and_evaluate(model, name, recipe, (x, y), (xt, yt), callbacks)
     result = TrainResult(
         name=name,
         params=int(model.count_params()),
@@ -162,6 +168,7 @@ def _train_new(plan: TrainingPlan, cache: ModelCache | None, retrain: bool, call
         data=plan.data_hash,
         versions=recorded_versions(),
         saved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        deterministic=plan.deterministic,
         key=key,
         model=model,
         **metrics,
@@ -224,6 +231,28 @@ def _reuse(cache: ModelCache, plan: TrainingPlan, load: bool) -> TrainResult | N
         result.model = compile_model(model, recipe, result.train_size)
     result.model_path = str(cache.root / meta["file"])
     return result
+
+
+@contextlib.contextmanager
+def _op_determinism(enabled: bool) -> Iterator[None]:
+    """TensorFlow's deterministic ops for the block if ``enabled``, as they were after it (they are global)."""
+    if not enabled:
+        yield
+        return
+    from ._tensorflow import import_quietly
+
+    import_quietly()
+    # Only enable_op_determinism is public; the switch is process-wide, and a later ordinary run
+    # must not pay for it, so the private pair puts it back where TensorFlow has them.
+    from tensorflow.python.framework import config as tf_config
+
+    before = tf_config.is_op_determinism_enabled()
+    tf_config.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if not before:
+            tf_config.disable_op_determinism()
 
 
 def _build(name: str, options: dict[str, Any], seed: int):

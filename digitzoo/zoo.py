@@ -44,7 +44,9 @@ SOURCES = ("cached", "pretrained", "trained", "file")
 #: How a model can be run: ``auto`` is LiteRT for shipped weights when it is installed, else Keras.
 RUNTIMES = ("auto", "keras", "litert")
 #: The options of :func:`digitzoo.training.train` that choose which model is meant (and cached).
-TRAINING_OPTIONS = ("epochs", "seed", "train_size", "batch_size", "learning_rate", "options", "data", "retrain")
+TRAINING_OPTIONS = (
+    "epochs", "seed", "train_size", "batch_size", "learning_rate", "options", "data", "retrain", "deterministic",
+)
 
 Runtime = Literal["auto", "keras", "litert"]
 

@@ -101,6 +101,17 @@ def test_compare_trains_then_reuses(runner, mnist_npz):
 
 
 @pytest.mark.slow
+def test_deterministic_is_a_cache_entry_of_its_own_and_says_so(runner, mnist_npz):
+    args = ["train", "tiny", "--epochs", "1", "--train-size", "500", "--data", str(mnist_npz), "--json", "-q"]
+    usual = runner.invoke(cli, args)
+    exact = runner.invoke(cli, [*args, "--deterministic"])
+    again = runner.invoke(cli, [*args, "--deterministic"])
+    assert usual.exit_code == exact.exit_code == again.exit_code == 0, exact.output
+    (usual,), (exact,), (again,) = (json.loads(r.stdout) for r in (usual, exact, again))
+    assert not usual["deterministic"] and exact["deterministic"] and not exact["reused"]
+    assert exact["key"] != usual["key"] and again["reused"] and again["key"] == exact["key"]
+
+
 def test_train_quiet_prints_only_the_table(runner, mnist_npz):
     result = runner.invoke(
         cli, ["train", "tiny", "--epochs", "1", "--train-size", "500", "--data", str(mnist_npz), "--quiet"]

@@ -173,3 +173,29 @@ def test_ctrl_c_stops_a_sweep_keeps_finished_trials_and_leaves_no_ray_behind(ray
     assert last == "Interrupted" and all(line.startswith("trial ") for line in trials), err  # nothing from Ray
     assert len(_models(ray_env)) == 2 and not _half_written(ray_env)
     assert not list(Path(ray_env["TMPDIR"]).iterdir())
+
+
+def _weights(path) -> list:
+    import keras
+
+    return [w.copy() for w in keras.models.load_model(path).get_weights()]
+
+
+def test_a_deterministic_sweep_trains_what_train_would_on_this_machine(ray_env):
+    # Two trials at once get a core each, but a deterministic one keeps the thread count that a
+    # plain `train` has here: a sum split over other threads ends in other last bits.
+    common = ["--epochs", "1", "--train-size", "3000", "--deterministic"]
+    run = subprocess.run(
+        loopback_only(*digitzoo("sweep", "cnn", "--seeds", "0-1", "--workers", "2", *common, "--json")),
+        env=ray_env, capture_output=True, text=True, timeout=_TIMEOUT,
+    )
+    assert run.returncode == 0, run.stderr
+    (swept,) = [t for t in json.loads(run.stdout)["trials"] if t["seed"] == 0]
+    assert swept["node_id"] and swept["deterministic"]
+    on_ray = _weights(swept["model_path"])
+    again = subprocess.run(digitzoo("train", "cnn", "--seed", "0", *common, "--retrain", "--json"),
+                           env=ray_env, capture_output=True, text=True, timeout=_TIMEOUT)
+    assert again.returncode == 0, again.stderr
+    (trained,) = json.loads(again.stdout)
+    assert trained["deterministic"] and trained["test_accuracy"] == swept["test_accuracy"]
+    assert all((a == b).all() for a, b in zip(on_ray, _weights(trained["model_path"])))
