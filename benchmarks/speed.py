@@ -25,6 +25,9 @@ test-pass   the per-epoch test passes (whole test set, batch 1024) of the     (r
             in the note and the JSON
 cnn-best    ``train("cnn-best")`` per seed (only with ``--best``; skipped     acc ≥ 99.6 % each,
             with a note if no such model is registered)                       ≤ 600 s each
+determ-     ``train(NAME, deterministic=True)`` vs the same run without, for   same weights in
+inistic     mlp and lenet5 (5 epochs) and cnn (its recipe), seed 0: median    every deterministic
+            of alternating pairs (--repeat); the ratio is what it costs        run
 sweep       ``digitzoo sweep mlp --seeds 0-3 --workers 2`` (E epochs, Ray),   ratio ≤ 0.75
             wall seconds vs the same 4 as ``digitzoo train`` commands one
             after another; beside it the 4 by ``train()`` in one process, and
@@ -105,7 +108,7 @@ from speed_report import Row, anchor_summary, machine, median, table, versions, 
 from speed_setup import REPO, Bench, Settings, private_home, save_mnist, warm_up  # noqa: E402
 
 ROWS = (
-    "mlp", "overhead", "cnn", "demo", "test-pass", "cnn-best", "sweep", "seeds",
+    "mlp", "overhead", "cnn", "demo", "test-pass", "cnn-best", "deterministic", "sweep", "seeds",
     "predict", "litert", "startup", "photo", "serve", "memory",
 )
 DEFAULT_ROWS = tuple(r for r in ROWS if r != "cnn-best")
@@ -191,7 +194,7 @@ def measure(bench: Bench, wanted: tuple[str, ...]) -> list[Row]:
     """The wanted rows in table order. A row that fails is reported as failed; the others still run."""
     from speed_experiments import seeds_row, sweep_row
     from speed_runtime import litert_rows, memory_row, photo_rows, predict_rows, serve_row, startup_rows
-    from speed_training import best_row, cnn_row, demo_row, mlp_rows, test_pass_row
+    from speed_training import best_row, cnn_row, demo_row, deterministic_rows, mlp_rows, test_pass_row
 
     steps = {
         "mlp": lambda: mlp_rows(bench, set(wanted)),  # mlp and overhead share digitzoo's runs
@@ -200,6 +203,7 @@ def measure(bench: Bench, wanted: tuple[str, ...]) -> list[Row]:
         "demo": lambda: [demo_row(bench)],
         "test-pass": lambda: [test_pass_row(bench)],  # the demo row's trainings, if it ran
         "cnn-best": lambda: [best_row(bench)],
+        "deterministic": lambda: deterministic_rows(bench),
         "sweep": lambda: [sweep_row(bench)],
         "seeds": lambda: [seeds_row(bench)],
         "predict": lambda: predict_rows(bench),

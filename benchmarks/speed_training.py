@@ -1,4 +1,4 @@
-"""The training rows of the speed benchmark: mlp, overhead, cnn, demo, test-pass and cnn-best."""
+"""The training rows of the speed benchmark: mlp, overhead, cnn, demo, test-pass, cnn-best and deterministic."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from anchors import AnchorRun, digitzoo_recipe_in_keras, keras_io_convnet, tutor
 from speed_report import Row, at_least, at_most, equals, median
 from speed_setup import Bench
 
-__all__ = ["best_row", "cnn_row", "demo_row", "keras_io_epoch", "mlp_rows", "test_pass_row"]
+__all__ = ["best_row", "cnn_row", "demo_row", "deterministic_rows", "keras_io_epoch", "mlp_rows", "test_pass_row"]
 
 DEMO = ("tiny", "mlp", "overfit", "cnn")
 
 
-def train_zoo(bench: Bench, name: str, *, seed: int = 0, epochs: int | None = None, save: bool = False):
+def train_zoo(
+    bench: Bench, name: str, *, seed: int = 0, epochs: int | None = None, save: bool = False, deterministic: bool = False
+):
     """``digitzoo.train`` on the benchmark's arrays, from scratch; ``save`` keeps it in the private cache.
 
     A recipe that trains on a subset (``overfit``: 1 000 images) keeps it, capped at the images there are.
@@ -35,8 +37,10 @@ def train_zoo(bench: Bench, name: str, *, seed: int = 0, epochs: int | None = No
         use_cache=save,
         retrain=True,
         load=True,
+        deterministic=deterministic,
     )
-    bench.trained[(name, seed, epochs)] = result
+    if not deterministic:
+        bench.trained[(name, seed, epochs)] = result
     return result
 
 
@@ -296,3 +300,48 @@ def best_row(bench: Bench) -> Row:
         samples=seconds,
         details={"per_seed": _per_seed(results)},
     )
+
+
+#: The models of the deterministic row and the epochs they train there (None: the recipe's).
+DETERMINISTIC = (("mlp", 5), ("lenet5", 5), ("cnn", None))
+
+
+def deterministic_rows(bench: Bench) -> list[Row]:
+    """What ``deterministic=True`` costs per model: alternating pairs of an ordinary and a deterministic
+    run, same seed; and whether the deterministic runs gave the same weights every time."""
+    import numpy as np
+
+    rows = []
+    for name, epochs in DETERMINISTIC:
+        epochs = epochs if bench.settings.recipe_epochs is None else bench.settings.recipe_epochs
+        pairs, digests = [], []
+        for rep in range(bench.settings.repeat):
+            run = {}
+            for exact in (False, True) if rep % 2 == 0 else (True, False):
+                result = train_zoo(bench, name, epochs=epochs, deterministic=exact)
+                run[exact] = result
+                if exact:
+                    digests.append(hash(b"".join(np.asarray(w).tobytes() for w in result.model.get_weights())))
+            pairs.append(run)
+        ratios = [p[True].train_seconds / p[False].train_seconds for p in pairs]
+        ratio = median(ratios)
+        rows.append(
+            Row(
+                row=f"deterministic {name}",
+                what=f"train({name!r}, deterministic=True) vs the same run without, {epochs or 'recipe'} epochs, seed 0",
+                value=median([p[True].train_seconds for p in pairs]),
+                anchor="the same run, not deterministic",
+                anchor_value=median([p[False].train_seconds for p in pairs]),
+                ratio=ratio,
+                test_accuracy=pairs[0][True].test_accuracy,
+                checks=[equals("same weights every run", len(set(digests)) == 1, True)],
+                samples=[p[True].train_seconds for p in pairs],
+                details={
+                    "ratios": ratios,
+                    "deterministic_accuracies": [p[True].test_accuracy for p in pairs],
+                    "usual_accuracies": [p[False].test_accuracy for p in pairs],
+                },
+                note=f"median of {len(pairs)} alternating pairs; cost {100 * (ratio - 1):+.0f} %",
+            )
+        )
+    return rows

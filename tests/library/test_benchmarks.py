@@ -26,6 +26,9 @@ ROWS = {
     "demo",
     "test-pass",
     "cnn-best",
+    "deterministic mlp",
+    "deterministic lenet5",
+    "deterministic cnn",
     "sweep",
     "seeds",
     "predict-1 mlp",
@@ -199,6 +202,14 @@ def test_litert_rows_agree_with_keras(rows):
 
 
 @pytest.mark.slow
+def test_the_deterministic_rows_trained_the_same_weights_every_time(rows):
+    for name in ("mlp", "lenet5", "cnn"):
+        row = rows[f"deterministic {name}"]
+        assert [c["met"] for c in row["checks"]] == [True], row
+        assert len(set(row["details"]["deterministic_accuracies"])) == 1
+        assert _number(row["ratio"]) and len(row["details"]["ratios"]) == len(row["samples"])
+
+
 def test_the_experiment_rows_ran_the_sweep_on_ray_and_the_seeds(rows):
     sweep = rows["sweep"]["details"]
     assert len(sweep["sweep_test_accuracies"]) == len(sweep["sequential_test_accuracies"]) == 4
