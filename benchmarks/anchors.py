@@ -86,8 +86,14 @@ def tutorial_mlp(train: Split, test: Split, *, epochs: int, seed: int = 0) -> An
     return AnchorRun("tutorial MLP", epochs, seconds, float(accuracy), len(x_train), len(x_test))
 
 
-def keras_io_convnet(train: Split, test: Split, *, epochs: int, seed: int = 0) -> AnchorRun:
-    """keras-io ``mnist_convnet``: Conv 32, pool, Conv 64, pool, dropout 0.5, Adam, batch 128."""
+def keras_io_convnet(
+    train: Split, test: Split, *, epochs: int, seed: int = 0, validation_split: float = 0.1
+) -> AnchorRun:
+    """keras-io ``mnist_convnet``: Conv 32, pool, Conv 64, pool, dropout 0.5, Adam, batch 128.
+
+    As published it holds 10 % of the training images out for validation (``validation_split=0.1``):
+    it trains on 54 000 and evaluates 6 000 after every epoch; ``0`` trains on all 60 000, as digitzoo does.
+    """
     import keras
     from keras import layers
 
@@ -116,10 +122,11 @@ def keras_io_convnet(train: Split, test: Split, *, epochs: int, seed: int = 0) -
     batch_size = 128
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     started = time.perf_counter()
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1, verbose=0)
+    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=validation_split, verbose=0)
     seconds = time.perf_counter() - started
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
-    return AnchorRun("keras-io mnist_convnet", epochs, seconds, float(accuracy), len(x_train), len(x_test))
+    name = "keras-io mnist_convnet" + ("" if validation_split else ", no validation split")
+    return AnchorRun(name, epochs, seconds, float(accuracy), len(x_train), len(x_test))
 
 
 def compile_like_digitzoo(model, recipe, n_train: int):

@@ -12,8 +12,11 @@ mlp         ``train("mlp", epochs=E)`` seconds per epoch vs the tutorial's     r
             3×256 MLP script per epoch (E = ``--epochs``, default 5)          within 0.5 pt
 overhead    the same ``train`` vs the mlp and its recipe in plain Keras,       ratio ≤ 1.05
             compiled by ``digitzoo.recipe.compile_model``, bare ``fit``
-cnn         ``train("cnn")`` seconds (default recipe) vs ONE epoch of keras-io ratio ≤ 0.6,
-            ``mnist_convnet`` (its fit / ``--convnet-epochs``, default 2)      test acc ≥ 99.3 %
+cnn         ``train("cnn")`` seconds (default recipe) per seed (``--seeds``)  ratio ≤ 0.75,
+            vs ONE epoch of keras-io ``mnist_convnet`` as published (its fit  acc ≥ 99.3 % each
+            / ``--convnet-epochs``, default 2; 54 000 images, 6 000 held out  seed, mean ≥ 99.35 %
+            for validation); the ratio to an epoch on all 60 000 images
+            without the split is in the note
 demo        tiny + mlp + overfit + cnn, default recipes, empty cache, seconds  ≤ 4 keras-io epochs;
             added up, vs ONE keras-io epoch                                   tiny underfits,
                                                                               overfit overfits,
@@ -61,8 +64,8 @@ one-time start. Prediction rows warm up both sides first (one image and the whol
 latency after warm-up is what they measure; the ``photo`` rows, fresh processes, are cold throughout.
 
 Repetitions. Timings on a shared machine drift by ±30 %: short rows are repeated in alternating
-order and reported as medians with their spread (mlp and overhead 3 times, whole-set predictions
-and start-up 5, photo 3; ``--repeat N`` sets them all); the long rows (cnn, demo, cnn-best) run
+order and reported as medians with their spread (mlp, overhead and deterministic 5 pairs,
+whole-set predictions and start-up 5, photo 3; ``--repeat N`` sets them all); the long rows (cnn, demo, cnn-best) run
 once per seed. The demo row counts the cnn (and, with ``--smoke``, the mlp) that an earlier row
 trained with the very same recipe, seed and data rather than training it twice; the test-pass
 row reads the demo row's four results (and trains them itself when run without it). The memory row
@@ -151,8 +154,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--best", action="store_true", help="add the cnn-best row (about 10 min per seed)")
     parser.add_argument("--epochs", type=_count, help="epochs of the mlp rows, both sides (default 5)")
     parser.add_argument("--convnet-epochs", type=_count, help="epochs of the keras-io anchor (default 2)")
-    parser.add_argument("--seeds", type=_seeds, help="seeds of cnn (default 0) and cnn-best (default 0,1,2)")
-    parser.add_argument("--repeat", type=_count, help="repetitions of every short row (default 3, start-up 5 …)")
+    parser.add_argument("--seeds", type=_seeds, help="seeds of cnn (default 0-4 as 0,1,2,3,4) and cnn-best (default 0,1,2)")
+    parser.add_argument("--repeat", type=_count, help="repetitions of every short row (default 5, photo 3 …)")
     parser.add_argument("--smoke", action="store_true", help="every row's code path on a tiny setting")
     parser.add_argument(
         "--data", type=Path, metavar="PATH", help="MNIST .npz or IDX folder (default: as digitzoo finds it)"

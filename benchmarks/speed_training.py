@@ -66,6 +66,16 @@ def keras_io_epoch(bench: Bench) -> AnchorRun:
     return bench.anchors["keras_io_convnet"][0]
 
 
+def keras_io_epoch_on_all(bench: Bench) -> AnchorRun:
+    """The same convnet trained on all 60 000 images with no validation split, as digitzoo trains."""
+    if not bench.anchors.get("keras_io_convnet_all"):
+        epochs = bench.settings.convnet_epochs
+        bench.log(f"anchor: keras-io mnist_convnet without its validation split, {epochs} epoch(s)")
+        run = keras_io_convnet(bench.train, bench.test, epochs=epochs, validation_split=0)
+        _anchor(bench, "keras_io_convnet_all", run)
+    return bench.anchors["keras_io_convnet_all"][0]
+
+
 def mlp_rows(bench: Bench, wanted: set[str]) -> list[Row]:
     """Rows ``mlp`` (vs the tutorial) and ``overhead`` (vs digitzoo's own recipe in plain Keras).
 
@@ -148,26 +158,38 @@ def cnn_row(bench: Bench) -> Row:
     s = bench.settings
     anchor = keras_io_epoch(bench)
     results = [train_zoo(bench, "cnn", seed=seed, epochs=s.recipe_epochs, save=True) for seed in s.seeds]
+    on_all = keras_io_epoch_on_all(bench)  # after the cnn: the two anchors on either side of it
     seconds = [r.train_seconds for r in results]
     accuracy = statistics.fmean(r.test_accuracy for r in results)
     ratio = median(seconds) / anchor.seconds_per_epoch
+    ratio_on_all = median(seconds) / on_all.seconds_per_epoch
+    checks = [at_most("ratio", ratio, 0.75)]
+    checks += [at_least(f"acc seed {r.seed}", _percent(r.test_accuracy), 99.3, " %") for r in results]
+    if len(results) > 1:
+        checks.append(at_least("mean acc", _percent(accuracy), 99.35, " %"))
     return Row(
         row="cnn",
         what=(
-            "train('cnn') seconds, default recipe, vs ONE keras-io convnet epoch; "
-            f"test acc is the mean over seeds {list(s.seeds)}"
+            "train('cnn') seconds, default recipe, vs ONE keras-io convnet epoch as published (54 000 "
+            f"images, 6 000 validated); test acc is the mean over seeds {list(s.seeds)}"
         ),
         value=median(seconds),
         anchor="1 keras-io epoch",
         anchor_value=anchor.seconds_per_epoch,
         ratio=ratio,
         test_accuracy=accuracy,
-        checks=[at_most("ratio", ratio, 0.6), at_least("test acc", _percent(accuracy), 99.3, " %")],
+        checks=checks,
         samples=seconds,
         details={
             "per_seed": _per_seed(results),
             "anchor": anchor.to_dict(),
+            "anchor_on_all": on_all.to_dict(),
+            "ratio_on_all": ratio_on_all,
         },
+        note=(
+            f"against one epoch on all 60 000 images without the validation split "
+            f"({on_all.seconds_per_epoch:.1f} s) the ratio is {ratio_on_all:.2f}"
+        ),
     )
 
 

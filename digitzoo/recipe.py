@@ -29,6 +29,7 @@ class Recipe:
     then decays the learning rate to zero by the last step. ``jit_compile`` compiles the
     training step with XLA: on a CPU it makes dense networks train about twice as fast after a
     second or two of compiling, and convolutional ones slower, so it is the recipe's choice.
+    ``beta_1`` and ``beta_2`` are Adam's (and AdamW's) decay rates of its moment estimates.
     """
 
     optimizer: str = "adam"
@@ -40,6 +41,8 @@ class Recipe:
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
     jit_compile: bool = False
+    beta_1: float = 0.9
+    beta_2: float = 0.999
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -63,6 +66,10 @@ class Recipe:
             raise ValueError(f"jit_compile must be True or False, got {self.jit_compile!r}")
         if not (_is_number(self.label_smoothing) and 0 <= self.label_smoothing < 1):
             raise ValueError(f"label_smoothing must be from 0 up to 1, got {self.label_smoothing!r}")
+        for field in ("beta_1", "beta_2"):
+            value = getattr(self, field)
+            if not (_is_number(value) and 0 <= value < 1):
+                raise ValueError(f"{field} must be from 0 up to 1, got {value!r}")
 
     def replace(self, **changes: Any) -> Recipe:
         """A copy with ``changes`` applied; ``None`` values leave a field as it is."""
@@ -76,6 +83,9 @@ class Recipe:
         for optional in ("label_smoothing", "jit_compile"):
             if not out[optional]:
                 del out[optional]  # recipes without it keep the cache keys they had
+        for beta, default in _BETAS.items():
+            if out[beta] == default:
+                del out[beta]
         return out
 
     def steps_per_epoch(self, n_train: int | None = None) -> int:
@@ -91,7 +101,12 @@ class Recipe:
         lr = f"{self.learning_rate:g}" + (" cosine" if self.schedule == "cosine" else "")
         smoothing = f", smoothing {self.label_smoothing:g}" if self.label_smoothing else ""
         xla = ", XLA" if self.jit_compile else ""
-        return f"{self.optimizer} lr {lr}, batch {self.batch_size}, {self.epochs} ep, {size}{smoothing}{xla}"
+        betas = "" if (self.beta_1, self.beta_2) == tuple(_BETAS.values()) else f" β {self.beta_1:g}/{self.beta_2:g}"
+        return f"{self.optimizer}{betas} lr {lr}, batch {self.batch_size}, {self.epochs} ep, {size}{smoothing}{xla}"
+
+
+#: Adam's default decay rates: a recipe that keeps them has the cache key it had before they were fields.
+_BETAS = {"beta_1": 0.9, "beta_2": 0.999}
 
 
 def _is_whole(value: Any) -> bool:
@@ -125,9 +140,11 @@ def compile_model(model, recipe: Recipe, n_train: int | None = None):
     if recipe.optimizer == "sgd":
         optimizer = keras.optimizers.SGD(learning_rate=lr)
     elif recipe.optimizer == "adamw":
-        optimizer = keras.optimizers.AdamW(learning_rate=lr, weight_decay=recipe.weight_decay)
+        optimizer = keras.optimizers.AdamW(
+            learning_rate=lr, weight_decay=recipe.weight_decay, beta_1=recipe.beta_1, beta_2=recipe.beta_2
+        )
     else:
-        optimizer = keras.optimizers.Adam(learning_rate=lr)
+        optimizer = keras.optimizers.Adam(learning_rate=lr, beta_1=recipe.beta_1, beta_2=recipe.beta_2)
     model.compile(
         optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),

@@ -24,7 +24,7 @@ from typing import Any
 from digitzoo.export import export_model
 from digitzoo.files import atomic_path, sha256_file
 from digitzoo.training import train
-from digitzoo.weights import MANIFEST_FORMAT, MANIFEST_NAME, WEIGHTS_DIR, WEIGHTS_TAG
+from digitzoo.weights.manifest import MANIFEST_FORMAT, MANIFEST_NAME, WEIGHTS_DIR, WEIGHTS_TAG
 
 SHIPPED = ("mlp", "cnn", "cnn-best")
 SEED = 0

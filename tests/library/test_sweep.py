@@ -9,7 +9,7 @@ from digitzoo.errors import DigitzooError, UnknownModelError
 from digitzoo.sweep import MAX_TRIALS, LocalRunner, Trial, grid, run_sweep, settable_fields
 
 _RUN = {"epochs": 1, "train_size": 300}
-_RECIPE = "optimizer, learning_rate, batch_size, epochs, train_size, schedule, weight_decay, label_smoothing, jit_compile"
+_RECIPE = "optimizer, learning_rate, batch_size, epochs, train_size, schedule, weight_decay, label_smoothing, jit_compile, beta_1, beta_2"
 
 
 @pytest.fixture

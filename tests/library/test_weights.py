@@ -111,6 +111,18 @@ def test_a_copy_of_the_weights_loads(tmp_path):
     assert model.count_params() == model_info("cnn").params and getattr(model, "optimizer", None) is None
 
 
+@pytest.mark.slow
+def test_the_tool_that_makes_the_weights_remakes_a_litert_file(tmp_path):
+    folder = _copy_weights(tmp_path, "cnn")
+    assert not (folder / "cnn.tflite").exists()
+    tool = WEIGHTS_DIR.parent.parent / "tools" / "make_weights.py"
+    made = subprocess.run([sys.executable, str(tool), "cnn", "--litert-only", "--out", str(folder)],
+                          capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr[-2000:]
+    entry = json.loads((folder / MANIFEST_NAME).read_text())["models"]["cnn"]
+    assert entry["litert"]["sha256"] == sha256_file(folder / "cnn.tflite")
+
+
 def test_damaged_weights_are_one_clear_error_before_keras(tmp_path, keras_never_loads):
     folder = _copy_weights(tmp_path, "cnn")
     data = bytearray((folder / "cnn.keras").read_bytes())
