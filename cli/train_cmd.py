@@ -69,8 +69,12 @@ def _run(names: tuple[str, ...], *, title: str, as_json: bool, quiet: bool, plot
     err = Console(stderr=True, quiet=quiet, soft_wrap=True)
     _fetch_mnist_if_needed(names, kwargs, err)
     results = []
+    from digitzoo.zoo import cached
+
     for name in names:
-        callbacks = [] if quiet else [fit_progress(err, name)]
+        # A progress bar is a Keras callback, and Keras costs seconds to import: only for a training.
+        training = not quiet and (kwargs.get("retrain") or cached(name, **kwargs) is None)
+        callbacks = [fit_progress(err, name)] if training else []
         result = train_model(name, load=False, callbacks=callbacks, **kwargs)
         if result.reused:
             err.print(f"{name}: reusing the cached model {result.model_path}", highlight=False)

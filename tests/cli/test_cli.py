@@ -169,6 +169,24 @@ def test_json_output_is_strict_json(runner, monkeypatch):
 
 
 @pytest.mark.slow
+def test_comparing_cached_models_imports_no_tensorflow(mnist_npz):
+    from digitzoo.training import train
+
+    train("tiny", epochs=1, train_size=500, data=mnist_npz)
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from digitzoo_cli.main import cli\n"
+        f"result = CliRunner().invoke(cli, ['compare', 'tiny', '--epochs', '1', '--train-size', '500', '--data', {str(mnist_npz)!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "assert 'reusing the cached model' in result.stderr, result.stderr\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"  # a cached table costs no TensorFlow import (seconds)
+
+
 def test_cached_models_need_no_mnist_and_a_download_only_when_training(runner, mnist_npz, monkeypatch):
     """homes: no MNIST on the machine and no network, but the model is in the cache."""
     import shutil
