@@ -110,7 +110,11 @@ def test_measured_rows_have_numbers(rows):
 @pytest.mark.slow
 def test_anchors_really_trained(smoke, rows):
     anchors = smoke[0]["anchors"]
-    assert set(anchors) == {"tutorial_mlp", "mlp_recipe_in_keras", "keras_io_convnet"}
+    assert set(anchors) == {"tutorial_mlp", "mlp_recipe_in_keras", "keras_io_convnet", "keras_io_convnet_all"}
+    assert anchors["keras_io_convnet_all"]["name"].endswith("no validation split")
+    cnn = rows["cnn"]
+    assert cnn["anchor_value"] == anchors["keras_io_convnet"]["seconds_per_epoch"]
+    assert cnn["details"]["ratio_on_all"] == pytest.approx(cnn["value"] / anchors["keras_io_convnet_all"]["seconds_per_epoch"])
     for name, anchor in anchors.items():
         assert anchor["runs"] and _number(anchor["fit_seconds"]), name
         assert anchor["test_accuracy"] > 2 * CHANCE, (name, anchor["test_accuracy"])
