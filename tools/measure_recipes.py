@@ -5,10 +5,11 @@
 
 Trains (or reuses from the model cache) every built-in model (default: all of them) with its
 registered recipe once per seed — 0-4, and 0-2 for cnn-best, whose runs take ten minutes each —
-through ``digitzoo sweep``'s library (so ``--workers 2`` runs two at once on Ray), and records per
+through ``digitzoo sweep``'s library (so ``--workers 2`` runs two at once on Ray, each trial on its
+share of the cores, whose last bits then differ from a plain ``train``'s), and records per
 model the statistics ``digitzoo compare NAME --seeds SPEC`` shows: mean, standard deviation,
 min and max of the test accuracy, the mean train accuracy and seconds per run, with the recipe and
-parameter count they belong to, the date and the library versions. Entries of other models are
+parameter count they belong to, the date, the library versions and the command that measured them. Entries of other models are
 kept. ``digitzoo models`` and the README state these figures; a recipe that changes loses its
 figure until it is measured again.
 """
@@ -95,13 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         entries = json.loads(MEASURED_FILE.read_text())["models"]
     except FileNotFoundError:
         entries = {}
+    command = shlex.join(["python", "tools/measure_recipes.py", *(argv if argv is not None else sys.argv[1:])])
     for name in names:
-        entries[name] = measure(name, args.seeds or FEWER_SEEDS.get(name, SEEDS), args.workers)
-        document = {
-            "format": 1,
-            "command": shlex.join(["python", "tools/measure_recipes.py", *(argv if argv is not None else sys.argv[1:])]),
-            "models": dict(sorted(entries.items())),
-        }
+        # Each entry names the command that measured it: --workers changes the threads of a trial,
+        # and with them the last bits of its accuracy.
+        entries[name] = {**measure(name, args.seeds or FEWER_SEEDS.get(name, SEEDS), args.workers), "command": command}
+        document = {"format": 1, "models": dict(sorted(entries.items()))}
         with atomic_path(MEASURED_FILE, suffix=".json") as tmp:  # after each model: hours are not lost
             tmp.write_text(json.dumps(document, indent=2) + "\n")
         entry = entries[name]
