@@ -65,12 +65,11 @@ def plot_option(command: Callable) -> Callable:
 
 def _run(names: tuple[str, ...], *, title: str, as_json: bool, quiet: bool, plot: str | None = None, **kwargs) -> None:
     from digitzoo.training import train as train_model
+    from digitzoo.zoo import cached
 
     err = Console(stderr=True, quiet=quiet, soft_wrap=True)
     _fetch_mnist_if_needed(names, kwargs, err)
     results = []
-    from digitzoo.zoo import cached
-
     for name in names:
         # A progress bar is a Keras callback, and Keras costs seconds to import: only for a training.
         training = not quiet and (kwargs.get("retrain") or cached(name, **kwargs) is None)

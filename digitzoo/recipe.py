@@ -80,12 +80,9 @@ class Recipe:
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        for optional in ("label_smoothing", "jit_compile"):
-            if not out[optional]:
-                del out[optional]  # recipes without it keep the cache keys they had
-        for beta, default in _BETAS.items():
-            if out[beta] == default:
-                del out[beta]
+        for added in _ADDED_LATER:
+            if out[added] == _DEFAULTS[added]:
+                del out[added]  # recipes that keep its default keep the cache keys they had
         return out
 
     def steps_per_epoch(self, n_train: int | None = None) -> int:
@@ -101,12 +98,14 @@ class Recipe:
         lr = f"{self.learning_rate:g}" + (" cosine" if self.schedule == "cosine" else "")
         smoothing = f", smoothing {self.label_smoothing:g}" if self.label_smoothing else ""
         xla = ", XLA" if self.jit_compile else ""
-        betas = "" if (self.beta_1, self.beta_2) == tuple(_BETAS.values()) else f" β {self.beta_1:g}/{self.beta_2:g}"
+        default_betas = (_DEFAULTS["beta_1"], _DEFAULTS["beta_2"])
+        betas = "" if (self.beta_1, self.beta_2) == default_betas else f" β {self.beta_1:g}/{self.beta_2:g}"
         return f"{self.optimizer}{betas} lr {lr}, batch {self.batch_size}, {self.epochs} ep, {size}{smoothing}{xla}"
 
 
-#: Adam's default decay rates: a recipe that keeps them has the cache key it had before they were fields.
-_BETAS = {"beta_1": 0.9, "beta_2": 0.999}
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Recipe)}
+#: Fields added after the first cache keys: left out of ``to_dict`` at their default.
+_ADDED_LATER = ("label_smoothing", "jit_compile", "beta_1", "beta_2")
 
 
 def _is_whole(value: Any) -> bool:
