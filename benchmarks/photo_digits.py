@@ -3,8 +3,12 @@
 Draws MNIST *test* digits as ink on paper and chalk on boards (``digitzoo.image.synthetic``), reads
 them back with ``digitzoo.predict`` and the zoo's trained model, and reports
 
-* single-digit accuracy over photos of one digit, and
-* exact-match rate over photos of rows of 2–6 digits (every digit right, none missed or extra),
+* single-digit accuracy over photos of one digit,
+* exact-match rate over photos of tidy rows of 2–6 digits (on one baseline, small gaps; every
+  digit right, none missed or extra),
+* exact-match rate over free-form rows of 2–5 digits, written as on a blank page (each digit at its
+  own height and size, gaps up to three digit widths, turned up to 15°, some rows on a slant), and
+* how often a broken single digit (cut by one to three blank lines) is read as that one digit,
 
 with a breakdown by condition, beside the model's accuracy on the same digits as raw 28×28 MNIST
 (what the photo pipeline could at best reach). The model is the one ``digitzoo predict`` uses:
@@ -12,7 +16,7 @@ by default the most accurate shipped model; ``--model NAME`` the cached trained 
 shipped weights, else trained first. Each photo is read as ``predict`` reads it, deciding
 between one digit and a row from the ink; ``--reading forced`` tells it which instead.
 
-    python benchmarks/photo_digits.py                      # 2000 single digits, 500 rows
+    python benchmarks/photo_digits.py                      # 2000 singles, 500 of each kind of row, 500 broken
     python benchmarks/photo_digits.py --singles 300 --rows 100 --model mlp
     python benchmarks/photo_digits.py --save-failures /tmp/misread
 """
@@ -43,7 +47,9 @@ _GROUPS = ("surface", "size", "rotation", "lighting", "ink")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--singles", type=int, default=2000, help="photos of one digit (default 2000)")
-    parser.add_argument("--rows", type=int, default=500, help="photos of 2-6 digits in a row (default 500)")
+    parser.add_argument("--rows", type=int, default=500, help="photos of 2-6 digits in a tidy row (default 500)")
+    parser.add_argument("--free", type=int, default=500, help="photos of 2-5 digits in a free-form row (default 500)")
+    parser.add_argument("--broken", type=int, default=500, help="photos of one broken digit (default 500)")
     parser.add_argument("--model", help="zoo model (default: the most accurate shipped one)")
     parser.add_argument(
         "--reading", choices=("auto", "forced"), default="auto",
@@ -54,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save-photos", type=Path, metavar="DIR", help="write every photo here, named by its label")
     parser.add_argument("--json", action="store_true", help="print the results as JSON only")
     args = parser.parse_args(argv)
-    if args.singles < 0 or args.rows < 0:
-        parser.error("--singles and --rows must be 0 or more")
+    if min(args.singles, args.rows, args.free, args.broken) < 0:
+        parser.error("--singles, --rows, --free and --broken must be 0 or more")
     try:
         return _run(args)
     except DigitzooError as exc:
@@ -70,25 +76,29 @@ def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     report = {"model": args.model or f"default ({model.name})", "reading": args.reading, "seed": args.seed}
     auto = args.reading == "auto"
-    singles = list(
-        _read(model, synthetic_photos(x_test, y_test, args.singles, seed=args.seed), multi=None if auto else False)
-    )
-    rows = list(
-        _read(
-            model,
-            synthetic_photos(x_test, y_test, args.rows, seed=args.seed + 1, digits=(2, 6)),
-            multi=None if auto else True,
-        )
-    )
+    records = {}
+    # (count, generator seed, digits per photo, layout); the seeds keep each set's photos fixed
+    for kind, (count, seed, digits, layout) in {
+        "singles": (args.singles, args.seed, (1, 1), "tidy"),
+        "rows": (args.rows, args.seed + 1, (2, 6), "tidy"),
+        "free_rows": (args.free, args.seed + 2, (2, 5), "free"),
+        "broken": (args.broken, args.seed + 3, (1, 1), "broken"),
+    }.items():
+        photos = synthetic_photos(x_test, y_test, count, seed=seed, digits=digits, layout=layout)
+        records[kind] = list(_read(model, photos, multi=None if auto else digits[0] > 1))
     report["seconds"] = round(time.perf_counter() - started, 1)
-    report["singles"] = _summary(singles)
-    report["rows"] = _summary(rows)
-    report["rows"]["digits_read"] = sum(len(r["read"]) == len(r["label"]) for r in rows) / max(len(rows), 1)
+    for kind, found in records.items():
+        report[kind] = _summary(found)
+        if kind.endswith("rows"):
+            report[kind]["digits_read"] = sum(len(r["read"]) == len(r["label"]) for r in found) / max(len(found), 1)
+        else:
+            report[kind]["read_as_one"] = sum(len(r["read"]) == 1 for r in found) / max(len(found), 1)
+    everything = [r for found in records.values() for r in found]
     report["raw_mnist_accuracy"] = _raw_accuracy(model, x_test, y_test)
     if args.save_failures:
-        _save(args.save_failures, [r for r in singles + rows if r["read"] != r["label"]], failures=True)
+        _save(args.save_failures, [r for r in everything if r["read"] != r["label"]], failures=True)
     if args.save_photos:
-        _save(args.save_photos, singles + rows)
+        _save(args.save_photos, everything)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -116,11 +126,11 @@ def _read_chunk(model, photos, multi):
         except DigitzooError as exc:  # a photo the pipeline refuses counts as misread
             yield _record(photo, "", str(exc))
     for photo, prediction in zip(found, predict_stages(model, stages)):
-        yield _record(photo, prediction.digits, "")
+        yield _record(photo, prediction.digits, "", prediction.reading)
 
 
-def _record(photo, read: str, error: str) -> dict:
-    return {"label": photo.label, "read": read, "error": error, "conditions": photo.conditions, "photo": photo}
+def _record(photo, read: str, error: str, reading: str = "") -> dict:
+    return {"label": photo.label, "read": read, "error": error, "reading": reading, "conditions": photo.conditions, "photo": photo}
 
 
 def _summary(records: list[dict]) -> dict:
@@ -143,12 +153,14 @@ def _raw_accuracy(model, x_test, y_test) -> float:
 
 
 def _save(folder: Path, records: list[dict], *, failures: bool = False) -> None:
-    """Photos as files: ``single-0003-7.jpg``, ``row-0011-40215.png``; failures also say what was read."""
+    """Photos as files: ``single-0003-7.jpg``, ``row-0011-40215.png``, ``free-…``, ``broken-…``;
+    failures also say what was read."""
     folder.mkdir(parents=True, exist_ok=True)
     counters = defaultdict(int)
     for record in records:
         photo = record["photo"]
-        kind = "single" if len(photo.label) == 1 else "row"
+        layout = photo.style.layout
+        kind = layout if layout != "tidy" else "single" if len(photo.label) == 1 else "row"
         name = f"{kind}-{counters[kind]:04d}-{photo.label}"
         counters[kind] += 1
         if failures:
@@ -156,18 +168,29 @@ def _save(folder: Path, records: list[dict], *, failures: bool = False) -> None:
         (folder / f"{name}{photo.extension}").write_bytes(photo.data)
 
 
+_TITLES = {
+    "singles": "single-digit photos",
+    "rows": "tidy rows of 2-6 digits, exact match",
+    "free_rows": "free-form rows of 2-5, exact match",
+    "broken": "broken single digits",
+}
+
+
 def _print(report: dict) -> None:
-    singles, rows = report["singles"], report["rows"]
     print(f"model {report['model']}, reading {report['reading']}, generator seed {report['seed']}, "
           f"{report['seconds']} s to make and read")
-    print(f"raw MNIST test set (28×28):              {report['raw_mnist_accuracy']:.2%}")
-    print(f"single-digit photos:                    {singles['accuracy']:.2%}  ({singles['correct']}/{singles['photos']})")
-    print(f"rows of 2-6 digits, exact match:        {rows['accuracy']:.2%}  ({rows['correct']}/{rows['photos']})")
-    print(f"rows with the right number of digits:   {rows['digits_read']:.2%}")
-    for name, summary in (("single digits", singles), ("rows", rows)):
-        print(f"\n{name} by condition:")
+    print(f"{'raw MNIST test set (28×28)':40}{report['raw_mnist_accuracy']:.2%}")
+    for kind, title in _TITLES.items():
+        summary = report[kind]
+        print(f"{title:40}{summary['accuracy']:.2%}  ({summary['correct']}/{summary['photos']})")
+        if "digits_read" in summary:
+            print(f"{'  with the right number of digits':40}{summary['digits_read']:.2%}")
+        elif kind == "broken":
+            print(f"{'  read as one digit':40}{summary['read_as_one']:.2%}")
+    for kind, title in _TITLES.items():
+        print(f"\n{title.split(',')[0]} by condition:")
         for group in _GROUPS:
-            cells = "  ".join(f"{k} {v['accuracy']:.1%} ({v['photos']})" for k, v in summary[group].items())
+            cells = "  ".join(f"{k} {v['accuracy']:.1%} ({v['photos']})" for k, v in report[kind][group].items())
             print(f"  {group:9} {cells}")
 
 

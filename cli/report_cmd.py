@@ -37,12 +37,13 @@ __all__ = ["report"]
     help="Show this many of the most confident wrong predictions.",
 )
 def report(name: str, output: Path | None, mistakes: int, as_json: bool, quiet: bool, **kwargs) -> None:
-    """Write a report on model NAME: learning curves, confusion matrix, mistakes and per-digit metrics.
+    """Write a report on model NAME: learning curves, confusion matrix, mistakes, per-digit metrics, calibration.
 
     The model is trained with its recipe and the training options given, or the cached one is
-    reused. The folder gets curves.png, confusion.png, mistakes.png and report.md, which shows
-    them under a table of the metrics; the terminal gets the confusion matrix and the
-    precision and recall of each digit.
+    reused. The folder gets curves.png, confusion.png, mistakes.png, reliability.png and report.md, which shows
+    them under a table of the metrics; the terminal gets the confusion matrix, the
+    precision and recall of each digit, and the expected calibration error (ECE) of its
+    probabilities before and after calibration.
 
     \b
     Example:
@@ -71,6 +72,7 @@ def report(name: str, output: Path | None, mistakes: int, as_json: bool, quiet: 
     out.print(results_table([numbers.result], "digitzoo report"))
     out.print(confusion_table(numbers))
     out.print(digits_table(numbers))
+    out.print(calibration_table(numbers))
     figures = ", ".join(path.name for kind, path in paths.items() if kind != "markdown")
     out.print(f"report written to {paths['markdown']}, with {figures}", highlight=False)
 
@@ -111,4 +113,26 @@ def digits_table(numbers: Report) -> Table:
     table.add_column("test images", justify="right")
     for row in numbers.digits():
         table.add_row(str(row["digit"]), f"{row['precision']:.2%}", f"{row['recall']:.2%}", f"{row['support']:,}")
+    return table
+
+
+def calibration_table(numbers: Report) -> Table:
+    """The temperature and the test set's expected calibration error before and after it."""
+    from rich.table import Table
+
+    calibration = numbers.calibration()
+    held_out = calibration["held_out_size"]
+    table = Table(
+        title="calibration on the test set",
+        caption=f"temperature fitted on {held_out:,} held-out training images" if held_out else "no images held out: not calibrated",
+    )
+    table.add_column("probabilities", style="bold cyan")
+    table.add_column("ECE (15 bins)", justify="right")
+    table.add_column("clean digit, median", justify="right")
+    table.add_row("uncalibrated", f"{calibration['ece_before']:.2%}", "")
+    clean = calibration["clean_confidence"]
+    table.add_row(
+        f"calibrated (T = {calibration['temperature']:g})", f"{calibration['ece_after']:.2%}",
+        f"{clean:.2%}" if clean is not None else "—",
+    )
     return table

@@ -38,7 +38,8 @@ from .paths import models_dir
 
 __all__ = ["FORMAT", "cache_key", "ModelCache"]
 
-FORMAT = 1
+# 2: a share of the training images is held out to calibrate the model (digitzoo.calibration).
+FORMAT = 2
 #: Seconds a writer waits for another one to finish publishing before giving up.
 LOCK_TIMEOUT = 120
 # A reader retries while writers keep replacing the entry under it; beyond this many it gives up.

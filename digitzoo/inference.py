@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .calibration import Calibrated, apply_temperature
 from .contract import IMAGE_SHAPE
 from .errors import DigitzooError
 from .image.convert import check_finite
@@ -56,6 +57,9 @@ class Predictor:
     """
 
     def __init__(self, model: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, jit_compile: bool = False) -> None:
+        # A calibrated model's probabilities are its inner model's, rescaled by its temperature.
+        self.temperature = model.temperature if isinstance(model, Calibrated) else 1.0
+        model = model.model if isinstance(model, Calibrated) else model
         if not callable(model):
             raise DigitzooError(f"model must be a Keras model, got {type(model).__name__}")
         self.model = model
@@ -80,6 +84,8 @@ class Predictor:
             for start in range(0, n, self.batch_size):
                 batch = pixels[start : start + self.batch_size].astype(np.float32, copy=False)
                 probabilities[start : start + len(batch)] = _as_probabilities(self._forward(batch))
+        if self.temperature != 1.0:
+            probabilities = apply_temperature(probabilities, self.temperature)
         return probabilities[0] if single else probabilities
 
     def __repr__(self) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import DigitzooError, ImageError
 from .files import check_writable_folder
-from .image.digits import DigitStages, digit_stages
+from .image.digits import ROW, SINGLE, DigitStages, digit_stages
 from .image.io import read_image
 from .inference import predict_proba
 from .zoo import check_model_file, load_model_file, resolve
@@ -54,6 +54,8 @@ class DigitGuess:
 class Prediction:
     """What was read in one image. ``confidence`` is the product of the digits' probabilities.
 
+    ``reading`` is ``"single"`` (all ink one digit) or ``"row"``, ``why`` says why; when the model
+    chose between both, ``compared`` holds each reading's digits and joint probability.
     ``error`` says why an image could not be read; such a prediction has no digits or guesses.
     """
 
@@ -63,6 +65,9 @@ class Prediction:
     stages: DigitStages | None = field(default=None, repr=False)
     source: str = ""
     error: str = ""
+    reading: str = ""
+    why: str = ""
+    compared: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         if self.error:
@@ -71,6 +76,9 @@ class Prediction:
             "source": self.source,
             "digits": self.digits,
             "confidence": self.confidence,
+            "reading": self.reading,
+            "why": self.why,
+            "compared": self.compared,
             "guesses": [
                 {"digit": g.digit, "confidence": g.confidence, "top": [{"digit": d, "p": p} for d, p in g.top]}
                 for g in self.guesses
@@ -83,7 +91,10 @@ def classify(model, digits: np.ndarray, *, top: int = 3) -> list[DigitGuess]:
     _check_top(top)
     if len(digits) == 0:
         return []
-    probs = predict_proba(model, digits)
+    return _guesses(predict_proba(model, digits), top)
+
+
+def _guesses(probs: np.ndarray, top: int) -> list[DigitGuess]:
     order = np.argsort(-probs, axis=1)[:, :top]
     return [
         DigitGuess(int(row[0]), float(p[row[0]]), [(int(d), float(p[d])) for d in row])
@@ -91,28 +102,69 @@ def classify(model, digits: np.ndarray, *, top: int = 3) -> list[DigitGuess]:
     ]
 
 
+# Where a picture holds several digit-sized marks, one digit read at less than this is not an answer.
+_SURE_SINGLE = 0.5
+
+
 def predict_stages(
     model, stages: Sequence[DigitStages | DigitzooError], *, top: int = 3, sources: Sequence[Any] = ()
 ) -> list[Prediction]:
     """Classify the digits that :func:`read_images` found, all images in one batched call.
 
+    Where the ink could be one digit in pieces or a row written tightly (``stages.alternative``),
+    both readings are classified and the more probable one is kept — the product of its digits'
+    probabilities — except that a single digit below 50 % is never the answer when the ink holds
+    several digit-sized marks. The choice is settled in ``stages`` (:meth:`DigitStages.choose`).
     An error in ``stages`` becomes a prediction with that ``error``. ``model`` is not used when no
     stage holds a digit. ``sources`` name the images, in the same order.
     """
+    _check_top(top)
     read = [s for s in stages if isinstance(s, DigitStages)]
-    digits = [d for s in read for d in s.digits]
-    guesses = iter(classify(model, np.stack(digits) if digits else np.zeros((0, 28, 28), np.uint8), top=top))
+    batch = [d for s in read for d in s.digits + (s.alternative.digits if s.alternative else [])]
+    probs = iter(predict_proba(model, np.stack(batch)) if batch else ())
     results = []
     for i, stage in enumerate(stages):
         source = str(sources[i]) if i < len(sources) else ""
         if isinstance(stage, DigitzooError):
             results.append(Prediction("", 0.0, [], source=source, error=str(stage)))
             continue
-        mine = [next(guesses) for _ in stage.digits]
-        digits_read = "".join(str(g.digit) for g in mine)
-        confidence = float(np.prod([g.confidence for g in mine]))
-        results.append(Prediction(digits_read, confidence, mine, stages=stage, source=source))
+        mine = np.array([next(probs) for _ in stage.digits])
+        compared = {}
+        if stage.alternative is not None:
+            other = np.array([next(probs) for _ in stage.alternative.digits])
+            compared = {stage.reading: _joint(mine), _other(stage.reading): _joint(other)}
+            reading, why = _settle(stage, compared)
+            if reading != stage.reading:
+                mine = other
+            stage.choose(reading, why)
+        guesses = _guesses(mine, top)
+        digits_read = "".join(str(g.digit) for g in guesses)
+        confidence = float(np.prod([g.confidence for g in guesses]))
+        results.append(
+            Prediction(
+                digits_read, confidence, guesses, stages=stage, source=source,
+                reading=stage.reading, why=stage.why, compared=compared,
+            )
+        )
     return results
+
+
+def _joint(probs: np.ndarray) -> dict[str, Any]:
+    """A reading's digits and their joint probability (the product of each digit's)."""
+    return {"digits": "".join(str(int(d)) for d in probs.argmax(axis=1)), "p": float(np.prod(probs.max(axis=1)))}
+
+
+def _other(reading: str) -> str:
+    return ROW if reading == SINGLE else SINGLE
+
+
+def _settle(stage: DigitStages, compared: dict[str, dict[str, Any]]) -> tuple[str, str]:
+    single, row = compared[SINGLE]["p"], compared[ROW]["p"]
+    if row >= single:
+        return ROW, f"as a row {row:.0%} likely, as one digit {single:.0%}"
+    if stage.digit_sized and single < _SURE_SINGLE:
+        return ROW, f"{stage.columns} digit-sized marks, and as one digit only {single:.0%} likely"
+    return SINGLE, f"as one digit {single:.0%} likely, as a row {row:.0%}"
 
 
 def predict_digits(
@@ -122,6 +174,7 @@ def predict_digits(
     multi: bool | None = None,
     top: int = 3,
     errors: Literal["raise", "collect"] = "raise",
+    calibrated: bool = True,
     **train_kwargs: Any,
 ) -> list[Prediction]:
     """Read the digit, or the row of digits, in each image.
@@ -130,7 +183,7 @@ def predict_digits(
     (see :func:`read_digits`), True always as a row, False always as one digit.
     ``images`` are arrays (as :func:`digitzoo.image.preprocess_digit` takes them) or file paths.
     ``model`` is a Keras model, a zoo name or None (the default): see :func:`load_model`, which
-    ``train_kwargs`` go to. All digits of all images
+    ``calibrated`` and ``train_kwargs`` go to. All digits of all images
     go to the model together, in batches. An image that cannot be read raises its ``ImageError``,
     or with ``errors="collect"`` becomes a prediction with that ``error`` while the rest are read;
     the model is loaded only if some image was read.
@@ -143,7 +196,7 @@ def predict_digits(
     if failed and errors == "raise":
         raise failed[0]
     if (model is None or isinstance(model, str)) and len(failed) < len(stages):
-        model = load_model(model, **train_kwargs)
+        model = load_model(model, calibrated=calibrated, **train_kwargs)
     sources = [str(image) if isinstance(image, (str, os.PathLike)) else "" for image in images]
     return predict_stages(model, stages, top=top, sources=sources)
 
@@ -171,7 +224,13 @@ def read_digits(image: Image, *, multi: bool | None = None) -> DigitStages:
     return digit_stages(pixels, multi=multi)
 
 
-def load_model(name: str | None = None, *, runtime: Literal["auto", "keras"] = "auto", **train_kwargs: Any):
+def load_model(
+    name: str | None = None,
+    *,
+    runtime: Literal["auto", "keras"] = "auto",
+    calibrated: bool = True,
+    **train_kwargs: Any,
+):
     """The model that reads digits for ``name``: a Keras model, or a LiteRT one for shipped weights.
 
     None: the most accurate model shipped with digitzoo (:func:`digitzoo.weights.best_pretrained`),
@@ -183,10 +242,15 @@ def load_model(name: str | None = None, *, runtime: Literal["auto", "keras"] = "
     ``runtime="auto"`` runs shipped weights with LiteRT when it is installed (no TensorFlow import:
     seconds faster, the same digits and probabilities within 1e-4 of Keras); ``"keras"`` always
     returns a Keras model. Models the user trained are always Keras models.
+
+    ``calibrated=True`` (the default) wraps a calibrated model in
+    :class:`digitzoo.calibration.Calibrated`, so that its probabilities mean what they say;
+    ``False`` gives the model's own, uncalibrated, probabilities.
     """
     if runtime not in ("auto", "keras"):
         raise DigitzooError(f"runtime must be 'auto' or 'keras', got {runtime!r}")
-    return resolve(name, runtime=runtime, train=True, **train_kwargs).model
+    found = resolve(name, runtime=runtime, train=True, **train_kwargs)
+    return found.calibrated() if calibrated else found.model
 
 
 def prepare_stage_folder(folder: str | os.PathLike) -> Path:

@@ -20,6 +20,7 @@ from .errors import DigitzooError
 from .files import check_writable_folder
 
 if TYPE_CHECKING:
+    from .calibration import Reliability
     from .training import Arrays, TrainResult
 
 __all__ = [
@@ -45,8 +46,12 @@ REPORT_FILES = {
     "curves": "curves.png",
     "confusion": "confusion.png",
     "mistakes": "mistakes.png",
+    "reliability": "reliability.png",
     "markdown": "report.md",
 }
+#: A test image the model gets right with this much more probability on its answer than on the
+#: runner-up (uncalibrated) is a clean digit: its calibrated confidence should be near 100 %.
+CLEAN_MARGIN = 0.5
 DEFAULT_MISTAKES = 24
 
 
@@ -74,6 +79,9 @@ class Report:
     as ``d``); ``recall[d]`` the share of the images of ``d`` read as ``d``; ``support[d]`` the
     number of test images of ``d``. ``mistakes`` are the most confident wrong predictions, most
     confident first. ``result`` is the training run, for its metrics and curves.
+    ``uncalibrated`` and ``calibrated`` are the reliability on the test set of the model's own
+    probabilities and of those rescaled by its temperature (``result.temperature``);
+    ``clean_confidence`` the median calibrated confidence on clean digits (see ``CLEAN_MARGIN``).
     """
 
     result: TrainResult = field(repr=False)
@@ -82,6 +90,9 @@ class Report:
     recall: np.ndarray
     support: np.ndarray
     mistakes: list[Mistake]
+    uncalibrated: Reliability | None = None
+    calibrated: Reliability | None = None
+    clean_confidence: float | None = None
 
     @property
     def name(self) -> str:
@@ -103,6 +114,20 @@ class Report:
             }
             for d in range(len(self.support))
         ]
+
+    def calibration(self) -> dict[str, Any]:
+        """The temperature, where it was fitted, and the test set's reliability before and after."""
+        r = self.result
+        return {
+            "temperature": r.temperature,
+            "held_out_size": r.held_out_size,
+            "held_out_ece": r.held_out_ece,
+            "ece_before": self.uncalibrated.ece if self.uncalibrated else None,
+            "ece_after": self.calibrated.ece if self.calibrated else None,
+            "clean_confidence": self.clean_confidence,
+            "uncalibrated": self.uncalibrated.to_dict() if self.uncalibrated else None,
+            "calibrated": self.calibrated.to_dict() if self.calibrated else None,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON values (every number finite); images are left out."""
@@ -128,6 +153,7 @@ class Report:
             "confusion": self.confusion.tolist(),
             "digits": self.digits(),
             "mistakes": [m.to_dict() for m in self.mistakes],
+            "calibration": self.calibration(),
         }
         json.dumps(out, allow_nan=False)  # fail here, not in a reader, if a number is not finite
         return out
@@ -179,6 +205,7 @@ def build_report(
     The test set must be the one the model was evaluated on: then the confusion matrix's
     diagonal over its sum is ``result.test_accuracy``.
     """
+    from .calibration import apply_temperature, reliability
     from .inference import predict_proba
 
     if result.model is None:
@@ -200,7 +227,15 @@ def build_report(
         Mistake(int(i), int(labels[i]), int(predicted[i]), float(probabilities[i, predicted[i]]), np.asarray(images[i]))
         for i in most_confident_mistakes(probabilities, labels, int(mistakes))
     ]
-    return Report(result, confusion, precision, recall, support, wrong)
+    calibrated = apply_temperature(probabilities, result.temperature)
+    top_two = np.sort(probabilities, axis=1)[:, -2:]
+    clean = (predicted == labels) & (top_two[:, 1] - top_two[:, 0] >= CLEAN_MARGIN)
+    clean_confidence = float(np.median(calibrated.max(axis=1)[clean])) if clean.any() else None
+    return Report(
+        result, confusion, precision, recall, support, wrong,
+        uncalibrated=reliability(probabilities, labels), calibrated=reliability(calibrated, labels),
+        clean_confidence=clean_confidence,
+    )
 
 
 def model_report(
@@ -263,6 +298,7 @@ def write_report(report: Report, folder: str | os.PathLike, *, columns: int = 8)
     from .figures.confusion import confusion_figure
     from .figures.curves import curves_figure
     from .figures.mistakes import mistakes_figure
+    from .figures.reliability import reliability_figure
 
     folder = prepare_report_folder(folder)
     paths = {kind: folder / name for kind, name in REPORT_FILES.items()}
@@ -280,6 +316,8 @@ def write_report(report: Report, folder: str | os.PathLike, *, columns: int = 8)
         title=f"{name}: the {len(m)} most confident mistakes (true → predicted)",
     )
     save_figure(mistakes, paths["mistakes"])
+    panels = {"uncalibrated": report.uncalibrated, f"calibrated (T = {report.result.temperature:g})": report.calibrated}
+    save_figure(reliability_figure(panels, title=f"{name}: reliability on the test set"), paths["reliability"])
     _write_text(paths["markdown"], report_markdown(report))
     return paths
 
@@ -326,8 +364,32 @@ def report_markdown(report: Report) -> str:
         "",
         f"![Most confident mistakes of {r.name}]({REPORT_FILES['mistakes']})",
         "",
+        "## Calibration",
+        "",
+        _calibration_text(report),
+        "",
+        f"![Reliability of {r.name}]({REPORT_FILES['reliability']})",
+        "",
     ]
     return "\n".join(lines)
+
+
+def _calibration_text(report: Report) -> str:
+    r = report.result
+    if not r.held_out_size:
+        fitted = "No images were held out from its training, so its probabilities are its own (temperature 1)."
+    else:
+        fitted = (
+            f"Its probabilities are divided, as logits, by the temperature {r.temperature:g}, fitted on "
+            f"{r.held_out_size:,} training images held out from its training."
+        )
+    ece = f"Expected calibration error (15 bins) on the test set: {report.uncalibrated.ece:.2%} uncalibrated, " \
+          f"{report.calibrated.ece:.2%} calibrated."
+    clean = (
+        f" A clean digit (right, {CLEAN_MARGIN:.0%} ahead of the runner-up) reads {report.clean_confidence:.2%} in median."
+        if report.clean_confidence is not None else ""
+    )
+    return f"{fitted} {ece}{clean}"
 
 
 def _recipe_text(recipe: dict[str, Any], train_size: int) -> str:

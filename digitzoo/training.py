@@ -62,6 +62,9 @@ class TrainResult:
     saved_at: str
     test_pass_seconds: float = 0.0
     deterministic: bool = False
+    temperature: float = 1.0
+    held_out_size: int = 0
+    held_out_ece: dict[str, float] = field(default_factory=dict)
     key: str = ""
     model_path: str | None = None
     reused: bool = False
@@ -90,16 +93,22 @@ class TrainResult:
         return cls(**{k: v for k, v in meta.items() if k in names})
 
 
-def _load_data(data: str | Path | Arrays | None, train_size: int | None, seed: int) -> Arrays:
+def _load_data(data: str | Path | Arrays | None, train_size: int | None, seed: int) -> tuple[Arrays, tuple]:
+    """``((train, test), held_out)``: the training images less those held out for calibration."""
+    from .calibration import held_out_split
     from .data import load_mnist, stratified_subset
 
     arrays = load_mnist(data) if data is None or isinstance(data, (str, Path)) else data
     (x, y), test = arrays
+    (x, y), held_out = held_out_split(x, y)
     if train_size is not None and train_size > len(x):
-        raise DigitzooError(f"train size {train_size} is larger than the {len(x)} training images available")
+        raise DigitzooError(
+            f"train size {train_size} is larger than the {len(x)} training images available "
+            f"({len(held_out[1])} more are held out to calibrate the model)"
+        )
     if train_size is not None and train_size < len(x):
         x, y = stratified_subset(x, y, train_size, seed=seed)
-    return (x, y), test
+    return ((x, y), test), held_out
 
 
 def _one_hot(labels: np.ndarray) -> np.ndarray:
@@ -155,8 +164,9 @@ def _train_new(plan: TrainingPlan, cache: ModelCache | None, retrain: bool, call
     name, recipe, options, seed, key = plan.name, plan.recipe, plan.options, plan.seed, plan.key
     with _op_determinism(plan.deterministic):
         model = _build(name, options, seed)
-        (x, y), (xt, yt) = _load_data(plan.data, recipe.train_size, seed)
+        ((x, y), (xt, yt)), held_out = _load_data(plan.data, recipe.train_size, seed)
         metrics = _fit_and_evaluate(model, name, recipe, (x, y), (xt, yt), callbacks)
+        metrics.update(_calibrate(model, held_out))
     result = TrainResult(
         name=name,
         params=int(model.count_params()),
@@ -330,6 +340,26 @@ def _test_pass_clock():
 
     return TestPassClock()
 
+
+
+def _calibrate(model, held_out) -> dict[str, Any]:
+    """The temperature fitted on the held-out images, and their calibration error before and after."""
+    from .calibration import apply_temperature, expected_calibration_error, fit_temperature
+    from .inference import predict_proba
+
+    images, labels = held_out
+    if len(labels) == 0:
+        return {"temperature": 1.0, "held_out_size": 0, "held_out_ece": {}}
+    probs = predict_proba(model, images, batch_size=_EVAL_BATCH)
+    temperature = fit_temperature(probs, labels)
+    return {
+        "temperature": temperature,
+        "held_out_size": int(len(labels)),
+        "held_out_ece": {
+            "before": round(expected_calibration_error(probs, labels), 6),
+            "after": round(expected_calibration_error(apply_temperature(probs, temperature), labels), 6),
+        },
+    }
 
 
 def _finite(value: Any) -> bool:

@@ -23,7 +23,7 @@ from .cache import ModelCache
 from .contract import check_keras_archive, load_keras_file
 from .errors import DigitzooError, ModelError, NoModelError
 from .plan import TrainingPlan, plan_training
-from .recipe import MNIST_TRAIN_SIZE, compile_model
+from .recipe import compile_model
 from .registry import model_info
 from .weights import best_pretrained, load_pretrained, shipped, weights_info
 
@@ -60,6 +60,8 @@ class ModelSource:
     the ones it was trained with, ``train_size`` the number of images it saw, ``test_accuracy`` a
     fraction in [0, 1] (on the test set it was trained beside; ``None`` for a file), ``file`` the file it was read from or
     saved to (``None`` for a model that was not cached), ``given`` the training options asked for.
+    ``temperature`` calibrates its probabilities (:mod:`digitzoo.calibration`; 1 when it was not
+    calibrated); :meth:`calibrated` is the model that applies it.
     """
 
     name: str
@@ -73,6 +75,15 @@ class ModelSource:
     options: dict[str, Any] = field(default_factory=dict)
     given: dict[str, Any] = field(default_factory=dict)
     runtime: str | None = None
+    temperature: float = 1.0
+
+    def calibrated(self):
+        """The model whose probabilities are calibrated (:class:`digitzoo.calibration.Calibrated`)."""
+        from .calibration import Calibrated
+
+        if self.model is None or self.temperature == 1.0:
+            return self.model
+        return Calibrated(self.model, self.temperature)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the model, as JSON-ready values."""
@@ -216,6 +227,7 @@ def _cached(cache: ModelCache, plan: TrainingPlan, load: bool, given: dict[str, 
         options=dict(meta["options"]),
         given=given,
         runtime="keras" if model is not None else None,
+        temperature=float(meta.get("temperature", 1.0)),
     )
 
 
@@ -232,10 +244,11 @@ def _shipped(name: str, runtime: Runtime, load: bool) -> ModelSource:
         source="pretrained",
         recipe=dict(info.recipe),
         seed=info.seed,
-        train_size=int(info.recipe.get("train_size") or MNIST_TRAIN_SIZE),  # None: all of MNIST's
+        train_size=info.train_size,
         test_accuracy=info.test_accuracy,
         file=str(info.path),
         runtime=run,
+        temperature=info.temperature,
     )
 
 
@@ -263,6 +276,7 @@ def _trained(name: str, given: dict[str, Any], callbacks: Sequence[Any], cache: 
         options=dict(result.options),
         given=given,
         runtime="keras",
+        temperature=result.temperature,
     )
 
 

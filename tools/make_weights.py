@@ -59,6 +59,9 @@ def make(name: str, out: Path) -> dict[str, Any]:
         "data": result.data,
         "command": f"python tools/make_weights.py {shlex.quote(name)}",
         "litert": make_litert(model, name, out),
+        "temperature": result.temperature,
+        "held_out_size": result.held_out_size,
+        "train_size": result.train_size,
     }
 
 

@@ -13,6 +13,7 @@ from .curves import curves_figure, write_curves
 from .digits import digits_figure
 from .filtered import figure_pixels, filter_figure
 from .mistakes import mistakes_figure
+from .reliability import reliability_figure
 from .seeds import seeds_figure
 from .stages import stages_figure
 from .sweep import sweep_figure
@@ -29,6 +30,7 @@ __all__ = [
     "digits_figure",
     "confusion_figure",
     "mistakes_figure",
+    "reliability_figure",
     "seeds_figure",
     "stages_figure",
     "sweep_figure",

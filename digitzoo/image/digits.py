@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import ImageError
 from .convert import check_image, to_gray
 
-__all__ = ["DigitStages", "preprocess_digit", "segment_digits", "digit_stages"]
+__all__ = ["ROW", "SINGLE", "Cut", "DigitStages", "preprocess_digit", "segment_digits", "digit_stages"]
 
 MNIST_SIZE = 28
 MNIST_BOX = 20
@@ -41,14 +41,33 @@ _MIN_PAPER = 0.05  # gray level: contrast is measured relative to the paper, nev
 _MERGE_OVERLAP = 0.4  # pieces overlapping this much horizontally belong to one digit
 _FRAGMENT_HEIGHT = 0.45  # of the tallest digit: anything shorter is a detached stroke
 _MIN_STROKE = 1.8  # px in the 20×20 box; thinner pen strokes are thickened to MNIST-like width
-# Two neighbouring columns of ink are clearly two digits of a row (what ``multi=None`` reads as a
-# row) only when all three hold. On 2 000 synthetic single-digit photos the pieces of a broken
-# digit (a 4 in two touching strokes, a dotted 1, a stray line beside a 2) failed at least one;
-# on 200 synthetic rows the closest neighbours had a gap of 0.13, an overlap of 0.76 and 0.13 of
-# the inkiest digit's ink.
+# Neighbouring columns of ink whose gap is at least half a digit's height, each holding real ink
+# (``_ROW_INK``), are clearly two digits: the pieces of a broken digit are never that far apart.
+# Closer columns may be a row written tightly or one digit in pieces: both readings are kept and
+# the model decides (:func:`digitzoo.predict.predict_stages`); without a model, columns that are
+# level with each other (``_ROW_OVERLAP``) and apart (``_ROW_GAP``) are taken as a row. On 2 000
+# synthetic single-digit photos the pieces of a broken digit (a 4 in two touching strokes, a dotted
+# 1, a stray line beside a 2) failed that; on 200 synthetic rows the closest neighbours had a gap
+# of 0.13, an overlap of 0.76 and 0.13 of the inkiest digit's ink.
+_ROW_APART = 0.5  # gap, in heights of the taller one, that no broken digit has
 _ROW_GAP = 0.05  # blank space between them, in heights of the taller one
 _ROW_OVERLAP = 0.5  # how much of the shorter one's height lies beside the other (a row has a baseline)
 _ROW_INK = 0.1  # each holds this much of the inkiest column's ink; less is a stray stroke
+_DIGIT_SIZED = 0.6  # of the tallest column's height: a mark this tall with real ink could be a digit
+# Of MNIST's 60 000 training digits, 1 in 1 000 is more than 1.67 times as wide as tall (99 in 100
+# are below 1.43): digit-sized marks whose ink together is wider than this are several digits.
+_WIDEST = 1.7
+
+SINGLE, ROW = "single", "row"
+
+
+@dataclass
+class Cut:
+    """One way of cutting the ink into digits: per digit its box, its crop and its 28×28 image."""
+
+    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    crops: list[np.ndarray] = field(default_factory=list)
+    digits: list[np.ndarray] = field(default_factory=list)
 
 
 @dataclass
@@ -57,10 +76,16 @@ class DigitStages:
 
     ``gray``: the photo in grayscale; ``ink``: flattened, ink bright on black; ``binary``: the
     thresholded ink after specks were dropped; ``boxes``: (x, y, w, h) of each digit in those
-    images, left to right; ``crops``: each digit cut from ``ink``; ``digits``: the 28×28 results;
+    images, left to right; ``crops``: each digit cut from ``ink``; ``digits``: the 28×28 results.
     ``columns``: how many separate digits the ink looks like, even when read as one;
-    ``row``: whether it clearly holds several digits side by side (what ``multi=None`` reads as a
-    row): some two neighbouring columns are apart, level with each other, and both hold real ink.
+    ``digit_sized``: whether there are several columns and each could be a digit (tall, real ink);
+    ``row``: whether the ink alone clearly holds several digits side by side: some two neighbouring
+    columns half a digit apart or more, both with real ink, or digit-sized columns whose ink
+    together is far wider than any one digit.
+    ``reading``: how the digits were cut, ``"single"`` (all ink one digit) or ``"row"``; ``why``:
+    why, in a few words. ``alternative``: the other reading when both are plausible and neither
+    was forced; :func:`digitzoo.predict.predict_stages` then picks one with the model
+    (:meth:`choose`), and sets ``alternative`` to None.
     """
 
     gray: np.ndarray
@@ -68,9 +93,25 @@ class DigitStages:
     binary: np.ndarray
     columns: int = 1
     row: bool = False
+    digit_sized: bool = False
+    reading: str = SINGLE
+    why: str = ""
     boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     crops: list[np.ndarray] = field(default_factory=list)
     digits: list[np.ndarray] = field(default_factory=list)
+    alternative: Cut | None = field(default=None, repr=False)
+
+    def choose(self, reading: str, why: str) -> None:
+        """Settle on ``reading`` (``"single"`` or ``"row"``), swapping in the alternative cut if needed."""
+        if reading not in (SINGLE, ROW):
+            raise ValueError(f"reading must be {SINGLE!r} or {ROW!r}, got {reading!r}")
+        if reading != self.reading:
+            if self.alternative is None:
+                raise ValueError(f"no {reading} reading to choose: it was not kept")
+            self.boxes, self.crops, self.digits = self.alternative.boxes, self.alternative.crops, self.alternative.digits
+            self.reading = reading
+        self.alternative = None
+        self.why = why
 
 
 def preprocess_digit(image: np.ndarray) -> np.ndarray:
@@ -94,8 +135,9 @@ def segment_digits(image: np.ndarray) -> list[np.ndarray]:
 def digit_stages(image: np.ndarray, *, multi: bool | None = None) -> DigitStages:
     """Run the pipeline and keep every stage (to look at each one, and to understand a mistake).
 
-    ``multi``: True reads a row of digits, False all ink as one digit, None decides from the ink
-    (a row when it clearly holds several digits side by side, see :attr:`DigitStages.row`).
+    ``multi``: True reads a row of digits, False all ink as one digit, None decides from the ink:
+    one column is one digit, columns far apart a row (:attr:`DigitStages.row`); otherwise both
+    readings are kept (:attr:`DigitStages.alternative`) for a model to choose between.
     """
     import cv2
 
@@ -108,18 +150,43 @@ def digit_stages(image: np.ndarray, *, multi: bool | None = None) -> DigitStages
         raise ImageError("no ink found in the image")
     comps = [(i + 1, stats[i + 1]) for i in keep]
     columns = _group_by_column(comps)
-    row = _clearly_a_row(columns)
-    groups = columns if (row if multi is None else multi) else [comps]
-
+    boxes = _group_boxes(columns)
     clean = np.isin(labels, [i for i, _ in comps]).astype(np.uint8) * 255
-    stages = DigitStages(gray=_to_u8(gray), ink=_to_u8(ink), binary=clean, columns=len(columns), row=row)
-    for group in groups:
-        mask = np.isin(labels, [i for i, _ in group])
-        box = _bbox(mask)
-        crop, digit = _to_mnist(ink, mask, box)
-        stages.boxes.append(box)
-        stages.crops.append(crop)
-        stages.digits.append(digit)
+    stages = DigitStages(
+        gray=_to_u8(gray), ink=_to_u8(ink), binary=clean, columns=len(columns),
+        digit_sized=_digit_sized(boxes),
+    )
+    stages.row = _clearly_a_row(boxes) or (stages.digit_sized and _too_wide_for_one(boxes))
+
+    def cut(groups) -> Cut:
+        out = Cut()
+        for group in groups:
+            mask = np.isin(labels, [i for i, _ in group])
+            box = _bbox(mask)
+            crop, digit = _to_mnist(ink, mask, box)
+            out.boxes.append(box)
+            out.crops.append(crop)
+            out.digits.append(digit)
+        return out
+
+    if multi is not None:
+        reading, why, other = (ROW, "asked to read a row", None) if multi else (SINGLE, "asked to read one digit", None)
+    elif len(columns) == 1:
+        reading, why, other = SINGLE, "one column of ink", None
+    elif stages.row:
+        why = "marks half a digit apart or more" if _clearly_a_row(boxes) else "digit-sized marks, too wide for one digit"
+        reading, other = ROW, None
+    else:
+        # Both plausible: a row written tightly, or one digit in pieces. Until a model compares
+        # them, pieces level with each other and apart read as a row.
+        level = _level_and_apart(boxes)
+        reading, other = (ROW, SINGLE) if level else (SINGLE, ROW)
+        why = "pieces level and apart, not compared by a model" if level else "pieces close together, not compared by a model"
+    first = cut(columns if reading == ROW else [comps])
+    stages.reading, stages.why = reading, why
+    stages.boxes, stages.crops, stages.digits = first.boxes, first.crops, first.digits
+    if other is not None:
+        stages.alternative = cut(columns if other == ROW else [comps])
     return stages
 
 
@@ -298,8 +365,8 @@ def _merge_fragments(groups: list, spans: list[list[int]]) -> list:
     return groups
 
 
-def _clearly_a_row(groups: list) -> bool:
-    """Whether some two neighbouring groups are clearly two digits (see ``_ROW_GAP`` and the others)."""
+def _group_boxes(groups: list) -> list[tuple[int, int, int, int, int]]:
+    """(left, top, right, bottom, ink area) of each group of components."""
     import cv2
 
     boxes = []
@@ -309,13 +376,43 @@ def _clearly_a_row(groups: list) -> bool:
         right = (stats[:, cv2.CC_STAT_LEFT] + stats[:, cv2.CC_STAT_WIDTH]).max()
         bottom = (stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT]).max()
         boxes.append((int(left), int(top), int(right), int(bottom), int(stats[:, cv2.CC_STAT_AREA].sum())))
+    return boxes
+
+
+def _neighbours(boxes: list) -> list[tuple[float, float, bool]]:
+    """Per pair of neighbouring columns: gap and vertical overlap (in heights), and whether both hold real ink."""
     inkiest = max((box[4] for box in boxes), default=0)
+    pairs = []
     for (l1, t1, r1, b1, ink1), (l2, t2, r2, b2, ink2) in zip(boxes, boxes[1:]):
         gap = (l2 - r1) / max(b1 - t1, b2 - t2)
         overlap = (min(b1, b2) - max(t1, t2)) / min(b1 - t1, b2 - t2)
-        if gap >= _ROW_GAP and overlap >= _ROW_OVERLAP and min(ink1, ink2) >= _ROW_INK * inkiest:
-            return True
-    return False
+        pairs.append((gap, overlap, min(ink1, ink2) >= _ROW_INK * inkiest))
+    return pairs
+
+
+def _clearly_a_row(boxes: list) -> bool:
+    """Whether some two neighbouring columns are too far apart to be pieces of one digit (see ``_ROW_APART``)."""
+    return any(gap >= _ROW_APART and inky for gap, _, inky in _neighbours(boxes))
+
+
+def _level_and_apart(boxes: list) -> bool:
+    """Whether some two neighbouring columns look like digits on one baseline (see ``_ROW_GAP``)."""
+    return any(gap >= _ROW_GAP and overlap >= _ROW_OVERLAP and inky for gap, overlap, inky in _neighbours(boxes))
+
+
+def _too_wide_for_one(boxes: list) -> bool:
+    width = max(box[2] for box in boxes) - min(box[0] for box in boxes)
+    height = max(box[3] for box in boxes) - min(box[1] for box in boxes)
+    return width > _WIDEST * height
+
+
+def _digit_sized(boxes: list) -> bool:
+    """Whether there are several columns and every one is tall enough and inky enough to be a digit."""
+    if len(boxes) < 2:
+        return False
+    tallest = max(b - t for _, t, _, b, _ in boxes)
+    inkiest = max(box[4] for box in boxes)
+    return all(b - t >= _DIGIT_SIZED * tallest and ink >= _ROW_INK * inkiest for _, t, _, b, ink in boxes)
 
 
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:

@@ -11,6 +11,7 @@ Use MNIST **test** digits: the zoo's models never trained on them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,7 +21,10 @@ import numpy as np
 from ..errors import ImageError
 from .convert import check_finite
 
-__all__ = ["INKS", "PAPERS", "BOARDS", "CHALKS", "PhotoStyle", "Photo", "random_style", "draw_photo", "synthetic_photos"]
+__all__ = [
+    "INKS", "PAPERS", "BOARDS", "CHALKS", "LAYOUTS", "PhotoStyle", "Photo", "random_style", "draw_photo",
+    "synthetic_photos",
+]
 
 # BGR colours, as OpenCV stores them.
 INKS = {"black": (35, 30, 30), "blue": (150, 60, 25), "red": (45, 40, 175), "green": (60, 115, 35), "pencil": (95, 95, 95)}
@@ -31,6 +35,11 @@ CHALKS = {"white": (235, 235, 232), "yellow": (130, 225, 240)}
 HEIGHTS = (70, 400)  # px of a digit's ink, drawn uniformly on a log scale
 MAX_ROTATION = 12.0  # degrees, either way
 JPEG_QUALITY = (55, 95)
+# "tidy": a row on a ruler, small gaps; "free": as people write on a blank page (each digit at its
+# own height and size, gaps up to three digit widths, turned up to 15°, some rows on a slant);
+# "broken": one digit in pieces (a pen that skipped, a 4 in two strokes, a dotted 7).
+LAYOUTS = ("tidy", "free", "broken")
+FREE_ROTATION = 15.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,11 @@ class PhotoStyle:
     margin: tuple[float, float, float, float] = (0.5, 0.5, 0.5, 0.5)  # left, top, right, bottom
     rotations: tuple[float, ...] = ()
     gaps: tuple[float, ...] = ()  # between neighbouring digits, in digit heights
+    layout: str = "tidy"
+    offsets: tuple[float, ...] = ()  # each digit's vertical position, in digit heights (free layout)
+    sizes: tuple[float, ...] = ()  # each digit's height relative to ``height`` (free layout)
+    slant: float = 0.0  # degrees the whole row rises (> 0) or falls (free layout)
+    cuts: tuple[tuple[float, float, float, float], ...] = ()  # (x, y, angle, width) of each break, in heights
 
 
 @dataclass
@@ -83,9 +97,18 @@ class Photo:
 
 
 def random_style(
-    rng: np.random.Generator, *, digits: int = 1, board_rate: float = 0.2, transparent_rate: float = 0.1
+    rng: np.random.Generator,
+    *,
+    digits: int = 1,
+    board_rate: float = 0.2,
+    transparent_rate: float = 0.1,
+    layout: str = "tidy",
 ) -> PhotoStyle:
-    """A random :class:`PhotoStyle` covering every condition the generator knows."""
+    """A random :class:`PhotoStyle` covering every condition the generator knows, in ``layout``."""
+    if layout not in LAYOUTS:
+        raise ImageError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if layout == "broken" and digits != 1:
+        raise ImageError(f"a broken layout draws one digit, got {digits}")
     roll = rng.random()
     surface = "transparent" if roll < transparent_rate else "board" if roll < transparent_rate + board_rate else "paper"
     if surface == "board":
@@ -94,7 +117,7 @@ def random_style(
         ink, background = _choice(rng, INKS), _choice(rng, PAPERS)
     height = int(round(math.exp(rng.uniform(math.log(HEIGHTS[0]), math.log(HEIGHTS[1])))))
     photo = surface != "transparent"
-    return PhotoStyle(
+    style = PhotoStyle(
         surface=surface,
         ink=ink,
         background=background,
@@ -114,6 +137,25 @@ def random_style(
         rotations=tuple(float(r) for r in rng.uniform(-MAX_ROTATION, MAX_ROTATION, size=digits)),
         gaps=tuple(float(g) for g in rng.uniform(0.12, 0.6, size=max(0, digits - 1))),
     )
+    # Drawn after everything a tidy style draws, so that tidy photos stay the same for a seed.
+    if layout == "free":
+        return dataclasses.replace(
+            style,
+            layout=layout,
+            rotations=tuple(float(r) for r in rng.uniform(-FREE_ROTATION, FREE_ROTATION, size=digits)),
+            # A digit is about 0.7 of its height wide: three widths are about two heights.
+            gaps=tuple(float(g) for g in rng.uniform(0.1, 2.0, size=max(0, digits - 1))),
+            offsets=tuple(float(o) for o in rng.uniform(-0.5, 0.5, size=digits)),
+            sizes=tuple(float(z) for z in rng.uniform(0.75, 1.25, size=digits)) if rng.random() < 0.4 else (),
+            slant=float(rng.uniform(-15.0, 15.0)) if rng.random() < 0.3 else 0.0,
+        )
+    if layout == "broken":
+        cuts = tuple(
+            (float(rng.uniform(-0.2, 0.2)), float(rng.uniform(-0.3, 0.3)), float(rng.uniform(0, 180)), float(rng.uniform(0.04, 0.1)))
+            for _ in range(int(rng.integers(1, 3)))
+        )
+        return dataclasses.replace(style, layout=layout, cuts=cuts)
+    return style
 
 
 def draw_photo(digits: Sequence[np.ndarray], labels: Sequence[int], style: PhotoStyle, rng: np.random.Generator) -> Photo:
@@ -129,18 +171,10 @@ def draw_photo(digits: Sequence[np.ndarray], labels: Sequence[int], style: Photo
     if len(rotations) != len(digits) or len(gaps) != len(digits) - 1:
         raise ImageError("the style's rotations and gaps do not match the number of digits")
     height = style.height
-    # Digits at slightly different sizes and heights, as a hand writes them.
-    strokes = [_stroke_map(d, round(height * rng.uniform(0.92, 1.08)), r, style.stroke * height) for d, r in zip(digits, rotations)]
-    left, top, right, bottom = (round(m * height) for m in style.margin)
-    width = left + right + sum(s.shape[1] for s in strokes) + sum(round(g * height) for g in gaps)
-    tallest = max(s.shape[0] for s in strokes)
-    canvas_h = top + bottom + tallest + round(0.1 * height)
-    coverage = np.zeros((canvas_h, width), np.float32)
-    x = left
-    for i, s in enumerate(strokes):
-        y = top + int(rng.integers(0, canvas_h - top - bottom - s.shape[0] + 1))
-        coverage[y : y + s.shape[0], x : x + s.shape[1]] = np.maximum(coverage[y : y + s.shape[0], x : x + s.shape[1]], s)
-        x += s.shape[1] + (round(gaps[i] * height) if i < len(gaps) else 0)
+    if style.layout == "free":
+        coverage = _free_row(digits, style)
+    else:
+        coverage = _tidy_row(digits, rotations, gaps, style, rng)
     _add_specks(coverage, style.specks, height, rng)
     if style.blur > 0:
         coverage = cv2.GaussianBlur(coverage, (0, 0), style.blur * height)
@@ -190,13 +224,69 @@ def synthetic_photos(
         yield photo
 
 
+def _tidy_row(digits, rotations, gaps, style: PhotoStyle, rng: np.random.Generator) -> np.ndarray:
+    """Digits left to right within a band a little taller than the tallest, as on a ruler."""
+    height = style.height
+    # Digits at slightly different sizes and heights, as a hand writes them.
+    strokes = [
+        _stroke_map(d, round(height * rng.uniform(0.92, 1.08)), r, style.stroke * height, cuts=style.cuts)
+        for d, r in zip(digits, rotations)
+    ]
+    left, top, right, bottom = (round(m * height) for m in style.margin)
+    width = left + right + sum(s.shape[1] for s in strokes) + sum(round(g * height) for g in gaps)
+    tallest = max(s.shape[0] for s in strokes)
+    canvas_h = top + bottom + tallest + round(0.1 * height)
+    coverage = np.zeros((canvas_h, width), np.float32)
+    x = left
+    for i, s in enumerate(strokes):
+        y = top + int(rng.integers(0, canvas_h - top - bottom - s.shape[0] + 1))
+        _paint(coverage, s, x, y)
+        x += s.shape[1] + (round(gaps[i] * height) if i < len(gaps) else 0)
+    return coverage
+
+
+def _free_row(digits, style: PhotoStyle) -> np.ndarray:
+    """Digits at their own heights (``offsets``), sizes and turns, the row rising by ``slant``."""
+    height = style.height
+    sizes = style.sizes or (1.0,) * len(digits)
+    offsets = style.offsets or (0.0,) * len(digits)
+    if not len(sizes) == len(offsets) == len(digits):
+        raise ImageError("the style's sizes and offsets do not match the number of digits")
+    strokes = [
+        _stroke_map(d, max(8, round(height * z)), r, style.stroke * height)
+        for d, r, z in zip(digits, style.rotations, sizes)
+    ]
+    rise = math.tan(math.radians(style.slant))
+    places, x = [], 0
+    for i, s in enumerate(strokes):
+        # The digit's centre follows the slanted baseline, then its own offset.
+        centre = -rise * (x + s.shape[1] / 2) + offsets[i] * height
+        places.append((x, round(centre - s.shape[0] / 2)))
+        x += s.shape[1] + (round(style.gaps[i] * height) if i < len(style.gaps) else 0)
+    left, top, right, bottom = (round(m * height) for m in style.margin)
+    high = min(y for _, y in places)
+    low = max(y + s.shape[0] for (_, y), s in zip(places, strokes))
+    coverage = np.zeros((top + bottom + low - high, left + right + x), np.float32)
+    for (px, py), s in zip(places, strokes):
+        _paint(coverage, s, left + px, top + py - high)
+    return coverage
+
+
+def _paint(coverage: np.ndarray, strokes: np.ndarray, x: int, y: int) -> None:
+    h, w = strokes.shape
+    coverage[y : y + h, x : x + w] = np.maximum(coverage[y : y + h, x : x + w], strokes)
+
+
 def _choice(rng: np.random.Generator, options: dict) -> str:
     names = sorted(options)
     return names[int(rng.integers(len(names)))]
 
 
-def _stroke_map(digit: np.ndarray, height: int, rotation: float, widen: float) -> np.ndarray:
-    """Ink coverage in [0, 1] of one MNIST digit ``height`` px tall, rotated, strokes widened by ``widen`` px."""
+def _stroke_map(digit: np.ndarray, height: int, rotation: float, widen: float, *, cuts=()) -> np.ndarray:
+    """Ink coverage in [0, 1] of one MNIST digit ``height`` px tall, rotated, strokes widened by ``widen`` px.
+
+    ``cuts``: blank lines across the strokes, as :attr:`PhotoStyle.cuts` gives them.
+    """
     import cv2
 
     rows, cols = np.flatnonzero(digit.max(axis=1)), np.flatnonzero(digit.max(axis=0))
@@ -213,6 +303,11 @@ def _stroke_map(digit: np.ndarray, height: int, rotation: float, widen: float) -
     if radius:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
         big = cv2.dilate(big, kernel) if widen > 0 else cv2.erode(big, kernel)
+    for cx, cy, angle, width in cuts:
+        kept = big.copy()
+        _cut(big, cx, cy, angle, width * height)
+        if big.sum() < 0.8 * kept.sum():  # along a stroke (down a 1) it erases the digit, not breaks it
+            big = kept
     pad = round(0.25 * max(big.shape))
     big = np.pad(big, pad)
     centre = (big.shape[1] / 2, big.shape[0] / 2)
@@ -221,6 +316,17 @@ def _stroke_map(digit: np.ndarray, height: int, rotation: float, widen: float) -
     if len(rows) == 0:
         raise ImageError("the strokes were thinned away; use a smaller negative stroke")
     return np.ascontiguousarray(turned[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+
+
+def _cut(strokes: np.ndarray, cx: float, cy: float, angle: float, width: float) -> None:
+    """Erase a line ``width`` px wide through (cx, cy) (in heights from the centre) at ``angle`` degrees."""
+    import cv2
+
+    h, w = strokes.shape
+    centre = np.array([w / 2 + cx * h, h / 2 + cy * h])
+    along = np.array([math.cos(math.radians(angle)), math.sin(math.radians(angle))]) * 2 * max(h, w)
+    a, b = np.round(centre - along).astype(int), np.round(centre + along).astype(int)
+    cv2.line(strokes, tuple(int(v) for v in a), tuple(int(v) for v in b), 0.0, thickness=max(2, round(width)))
 
 
 def _add_specks(coverage: np.ndarray, count: int, height: int, rng: np.random.Generator) -> None:
@@ -288,7 +394,9 @@ def _conditions(style: PhotoStyle, digits: int) -> dict:
     """The style in words and buckets, for reporting accuracy per condition."""
     conditions = asdict(style)
     conditions["digits"] = digits
+    conditions["layout"] = style.layout
     conditions["size"] = "70-130" if style.height < 130 else "130-250" if style.height < 250 else "250-400"
-    conditions["rotation"] = "<6°" if max(abs(r) for r in style.rotations or (0.0,)) < 6 else "6-12°"
+    turn = max(abs(r) for r in style.rotations or (0.0,))
+    conditions["rotation"] = "<6°" if turn < 6 else "6-12°" if turn <= MAX_ROTATION else "12-15°"
     conditions["lighting"] = "shadow" if style.shadow else "gradient > 0.25" if style.gradient > 0.25 else "even"
     return conditions

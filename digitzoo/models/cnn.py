@@ -48,11 +48,11 @@ def _conv_block(x, filters: int, name: str, *, padding: str = "same"):
     "cnn",
     description="Small CNN for CPUs: space-to-depth stem, 3×3 convs of 32 and 64 filters with BatchNorm, Dense 128.",
     params=152362,
-    # Adam's beta_1 0.8 (a shorter memory over these few steps) and batch 384: seeds 0-4 gave
-    # 99.34-99.42 % here; batch 512 with beta_1 0.9 averaged 99.25 %, batch 256 with beta_1 0.8
-    # 99.39 % but a tenth slower.
+    # Adam's beta_1 0.8 (a shorter memory over these few steps) and batch 256: on the 58 000 images
+    # left after calibration's held-out share, seeds 0-4 gave 99.31-99.44 %, where batch 384 (the
+    # choice on all 60 000) fell to 99.24 % on seed 2, and batch 512 with beta_1 0.9 averaged 99.25 %.
     recipe=Recipe(
-        optimizer="adam", learning_rate=2e-2, batch_size=384, epochs=3, schedule="cosine", label_smoothing=0.1,
+        optimizer="adam", learning_rate=2e-2, batch_size=256, epochs=3, schedule="cosine", label_smoothing=0.1,
         beta_1=0.8,
     ),
     behaviour=GENERALISES,

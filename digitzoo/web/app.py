@@ -46,6 +46,10 @@ _PREDICT_FIELDS = {
     "reading": {"type": "string", "enum": list(service.READINGS), "default": "auto"},
     "top": {"type": "integer", "minimum": 1, "maximum": 10, "default": 3},
     "model": {"type": "string", "description": "a zoo model's name (default: the server's model)"},
+    "calibrated": {
+        "type": "boolean", "default": True,
+        "description": "calibrated probabilities (false: the model's own, uncalibrated)",
+    },
 }
 _FILTER_FIELDS = {
     "kernel": {"description": "a name from /api/kernels, a matrix as text (1,0,-1;1,0,-1;1,0,-1) or a list of rows"},
@@ -146,7 +150,7 @@ def _add_predict(app: FastAPI, models: Models) -> None:
         responses=ERRORS,
     )
     async def predict(request: Request) -> dict[str, Any]:
-        fields = await _read_request(request, ("reading", "top", "model"))
+        fields = await _read_request(request, ("reading", "top", "model", "calibrated"))
         if fields.get("image") is None:
             raise RequestError(422, "no image: send a file (multipart field 'file') or JSON {\"image\": data URL}")
         return await run_in_threadpool(
@@ -156,6 +160,7 @@ def _add_predict(app: FastAPI, models: Models) -> None:
             reading=fields.get("reading", "auto"),
             top=fields.get("top", 3),
             model=fields.get("model"),
+            calibrated=fields.get("calibrated", True),
             name=fields.get("name", "upload"),
         )
 

@@ -68,11 +68,21 @@ class DigitAnswer(BaseModel):
     input: str = Field(description="the 28×28 image the model saw, as a PNG data URL")
 
 
+class Reading(BaseModel):
+    digits: str
+    p: float = Field(description="joint probability: the product of the digits' probabilities")
+
+
 class PredictAnswer(BaseModel):
     model: str
     digits: str = Field(description="the digits read, left to right")
     confidence: float = Field(description="the product of the digits' probabilities")
     row: bool = Field(description="the image was read as a row of digits")
+    why: str = Field(description="why it was read as one digit or as a row")
+    compared: dict[str, Reading] = Field(
+        description="when the model chose between one digit and a row: each reading's digits and joint probability"
+    )
+    calibrated: bool = Field(description="the probabilities are calibrated (false: the model's own)")
     columns: int = Field(description="how many digits side by side the ink looks like")
     guesses: list[DigitAnswer] = Field(description="one per digit, left to right")
 

@@ -80,8 +80,10 @@ class Models:
     def loaded(self) -> list[str]:
         return sorted(self._loaded)
 
-    def get(self, name: str | None = None) -> tuple[str, Any]:
-        """(name, model) for ``name`` (None: the default); ``UnknownModelError`` for unknown names."""
+    def get(self, name: str | None = None, *, calibrated: bool = True) -> tuple[str, Any]:
+        """(name, model) for ``name`` (None: the default); ``UnknownModelError`` for unknown names.
+
+        The model gives calibrated probabilities unless ``calibrated`` is False."""
         from ..registry import model_info
         from ..zoo import resolve
 
@@ -95,8 +97,9 @@ class Models:
                     raise RequestError(
                         409, f"model {name!r} has no trained weights here; run `digitzoo train {name}` first"
                     )
-                self._loaded[name] = resolve(name, runtime="auto").model
-            return name, self._loaded[name]
+                self._loaded[name] = resolve(name, runtime="auto")
+            found = self._loaded[name]
+            return name, found.calibrated() if calibrated else found.model
 
 
 def has_weights(name: str) -> bool:
@@ -164,12 +167,21 @@ def kernel_list() -> dict[str, Any]:
 
 
 def predict_image(
-    models: Models, data: bytes, *, reading: Any = "auto", top: Any = 3, model: str | None = None, name: str = "upload"
+    models: Models,
+    data: bytes,
+    *,
+    reading: Any = "auto",
+    top: Any = 3,
+    model: str | None = None,
+    calibrated: Any = True,
+    name: str = "upload",
 ) -> dict[str, Any]:
     """The digits in an encoded image, read exactly as ``digitzoo predict`` reads a file.
 
-    ``row`` says whether it was read as a row; ``columns`` how many digits side by side the ink
-    looks like (more than one with ``row`` false: reading it as a row may be what was meant).
+    ``row`` says whether it was read as a row, ``why`` why; ``compared`` the two readings' digits
+    and joint probabilities when the model chose between them; ``columns`` how many digits side
+    by side the ink looks like (more than one with ``row`` false: reading it as a row may be what
+    was meant). ``calibrated`` (default true): calibrated probabilities, else the model's own.
     Per digit: the top ``top`` guesses, all ten probabilities (digits 0–9) and the 28×28 image
     the model saw, as a PNG data URL.
     """
@@ -179,7 +191,8 @@ def predict_image(
     top = _top(top)
     if not isinstance(reading, str) or reading not in READINGS:
         raise RequestError(422, f"reading must be one of {', '.join(READINGS)}; got {reading!r}")
-    model_name, classifier = models.get(model)  # unknown or untrained models fail before any image work
+    calibrated = _flag(calibrated, "calibrated")
+    model_name, classifier = models.get(model, calibrated=calibrated)  # unknown or untrained models fail before any image work
     multi = READINGS[reading]
     with _slots:
         stages = read_digits(decode_image(_non_empty(data, name), name=name), multi=multi)
@@ -200,10 +213,22 @@ def predict_image(
         "model": model_name,
         "digits": prediction.digits,
         "confidence": prediction.confidence,
-        "row": bool(stages.row if multi is None else multi),  # read as a row of digits
+        "row": prediction.reading == "row",  # read as a row of digits
+        "why": prediction.why,
+        "compared": prediction.compared,
+        "calibrated": getattr(classifier, "temperature", 1.0) != 1.0,
         "columns": stages.columns,  # how many digits the ink looks like, even when read as one
         "guesses": guesses,
     }
+
+
+def _flag(value: Any, what: str) -> bool:
+    """A true/false field, from JSON (a boolean) or a form (the text true or false)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise RequestError(422, f"{what} must be true or false, got {value!r}")
 
 
 def filter_picture(

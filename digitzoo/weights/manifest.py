@@ -63,6 +63,12 @@ class WeightsInfo:
     command: str
     #: ``{"file", "sha256", "size"}`` of the LiteRT copy, or None when none is shipped.
     litert: dict[str, Any] | None = None
+    #: Calibrates the probabilities (:mod:`digitzoo.calibration`), fitted on ``held_out_size``
+    #: training images it did not train on; 1 and 0 for weights made before calibration.
+    temperature: float = 1.0
+    held_out_size: int = 0
+    #: Images it trained on: MNIST's 60 000 less those held out.
+    train_size: int = 60_000
     folder: Path = field(default=WEIGHTS_DIR, repr=False, compare=False)
 
     @property
@@ -92,10 +98,14 @@ class WeightsInfo:
             "data": self.data,
             "command": self.command,
             "litert": self.litert,
+            "temperature": self.temperature,
+            "held_out_size": self.held_out_size,
+            "train_size": self.train_size,
         }
 
 
-_FIELDS = [name for name in WeightsInfo.__dataclass_fields__ if name not in ("name", "folder", "litert")]
+_OPTIONAL = ("temperature", "held_out_size", "train_size")
+_FIELDS = [name for name in WeightsInfo.__dataclass_fields__ if name not in ("name", "folder", "litert", *_OPTIONAL)]
 
 
 def shipped(folder: str | os.PathLike | None = None) -> dict[str, WeightsInfo]:
@@ -121,7 +131,13 @@ def _read_manifest(folder: Path) -> tuple[tuple[str, WeightsInfo], ...]:
         if manifest.get("format") != MANIFEST_FORMAT or manifest.get("weights") != WEIGHTS_TAG:
             raise ValueError(f"format {manifest.get('format')!r}, weights {manifest.get('weights')!r}")
         entries = tuple(
-            (name, WeightsInfo(name=name, folder=folder, litert=_litert_entry(entry), **{k: entry[k] for k in _FIELDS}))
+            (
+                name,
+                WeightsInfo(
+                    name=name, folder=folder, litert=_litert_entry(entry),
+                    **{k: entry[k] for k in _FIELDS}, **{k: entry[k] for k in _OPTIONAL if k in entry},
+                ),
+            )
             for name, entry in sorted(manifest["models"].items())
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
