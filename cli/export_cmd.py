@@ -36,6 +36,11 @@ _WHERE = {
     "--quantize", type=click.Choice(["int8"]), help="tflite only: int8 weights and activations (about 4× smaller)."
 )
 @click.option(
+    "--uncalibrated",
+    is_flag=True,
+    help="Export the model's own probabilities; by default its calibration temperature is part of the file.",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Replace an existing folder that is not a SavedModel digitzoo wrote (all it holds is deleted).",
@@ -46,6 +51,7 @@ def export(
     format_: str,
     output: Path | None,
     quantize: str | None,
+    uncalibrated: bool,
     force: bool,
     as_json: bool,
     quiet: bool,
@@ -58,7 +64,8 @@ def export(
     train) it is your model trained so, from the cache or trained now; the shipped weights
     (default recipe, seed 0) are then never used. Every format takes a batch of 28×28 images of
     raw pixels 0–255 (float32, white digit on black) and gives 10 probabilities; the file
-    records this. With --quantize int8 the test accuracy of the int8 file is measured against
+    records this. The probabilities are calibrated (the model's temperature is part of the
+    file) unless --uncalibrated. With --quantize int8 the test accuracy of the int8 file is measured against
     the float model. The output path is checked before any work: a file's name has its
     format's suffix, and an existing folder is replaced only when it holds a SavedModel digitzoo
     wrote (or with --force). ONNX and running the files need the export extra:
@@ -80,7 +87,7 @@ def export(
     chosen = _model(name, given, err, quiet)
     what = f"{format_}{' int8' if quantize else ''}"
     err.print(f"exporting {name} ({_WHERE[chosen.source]}) as {what}…", highlight=False)
-    result = _write(chosen, dest, format_, quantize, given, force)
+    result = _write(chosen, dest, format_, quantize, given, force, calibrated=not uncalibrated)
     if quantize is not None:
         err.print("measuring the test accuracy of the float model and of the int8 file…", highlight=False)
         result.update(_int8_accuracy(chosen.model, dest, given))
@@ -107,7 +114,9 @@ def _checked_output(
     return check_output(dest, format_, force=force)  # a folder the user keeps is refused too
 
 
-def _write(chosen, dest: Path, format_: str, quantize: str | None, given: dict, force: bool) -> dict:
+def _write(
+    chosen, dest: Path, format_: str, quantize: str | None, given: dict, force: bool, *, calibrated: bool
+) -> dict:
     """Export ``chosen`` to ``dest`` and say what was written (the JSON the command prints)."""
     import time
 
@@ -116,15 +125,15 @@ def _write(chosen, dest: Path, format_: str, quantize: str | None, given: dict, 
     start = time.perf_counter()
     # An int8 file calibrates on the digits the model was trained on.
     representative = calibration_images(given["data"]) if quantize and given.get("data") is not None else None
-    path = export_model(
-        chosen.model, dest, format=format_, quantize=quantize, representative=representative, force=force
-    )
+    model = chosen.calibrated() if calibrated else chosen.model
+    path = export_model(model, dest, format=format_, quantize=quantize, representative=representative, force=force)
     return {
         "model": chosen.name,
         "source": chosen.source,
         "origin": chosen.to_dict(),
         "format": format_,
         "quantize": quantize,
+        "temperature": getattr(model, "temperature", 1.0),  # baked into the file; 1: uncalibrated
         "path": str(path),
         "bytes": _size(path),
         "seconds": round(time.perf_counter() - start, 2),

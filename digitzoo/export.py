@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .calibration import Calibrated
 from .contract import INPUT_CONTRACT, INPUT_NAME, METADATA_KEY, OUTPUT_NAME, SIGNATURE
 from .errors import ExportError, ModelError, NoModelError
 from .files import atomic_path, check_writable_folder
@@ -215,6 +216,7 @@ def export_model(
     quantize: str | None = None,
     representative: np.ndarray | None = None,
     force: bool = False,
+    calibrated: bool = True,
     **train_kwargs: Any,
 ) -> Path:
     """Write ``model_or_name`` (a Keras model or a zoo name, see :func:`resolve_model`) to ``path``.
@@ -231,6 +233,10 @@ def export_model(
     For a zoo name, ``train_kwargs`` (``epochs``, ``seed``, ``train_size`` …, ``callbacks``) choose
     the model as in :func:`resolve_model`: ``export_model("cnn", format="onnx", epochs=5, seed=3)``
     exports the cached model trained so, training it first if needed.
+
+    A zoo model's temperature (:mod:`digitzoo.calibration`) is baked into the file, so that it
+    outputs calibrated probabilities; ``calibrated=False`` exports the model's own. A
+    :class:`digitzoo.calibration.Calibrated` model is exported with its temperature too.
     """
     _check_format(format, quantize)
     if not isinstance(model_or_name, str) and train_kwargs:
@@ -240,7 +246,12 @@ def export_model(
     check_output(dest, format, force=force)  # before a training or a conversion of seconds
     if quantize is not None and representative is not None:
         representative = _representative_images(representative)
-    model = resolve_model(name, **train_kwargs).model if isinstance(model_or_name, str) else model_or_name
+    if isinstance(model_or_name, str):
+        found = resolve_model(name, **train_kwargs)
+        model = found.calibrated() if calibrated else found.model
+    else:
+        model = model_or_name
+    model = _baked(model)
     if quantize is not None and representative is None and train_kwargs.get("data") is not None:
         representative = calibration_images(train_kwargs["data"])  # the digits the model was trained on
     _check_model(model)
@@ -252,6 +263,20 @@ def export_model(
     with _writing(dest), atomic_path(dest, _SUFFIX[format]) as tmp:
         tmp.write_bytes(data)
     return dest
+
+
+def _baked(model: Any) -> Any:
+    """A Keras model; a calibrated one with its temperature as the last step of the graph."""
+    if not isinstance(model, Calibrated):
+        return model
+    import keras
+
+    inner, temperature = model.model, model.temperature
+    inputs = keras.Input(inner.input_shape[1:], name="pixels")
+    # softmax(log p / T): the zoo's models end in a softmax, so log p is the logits up to a constant.
+    probs = keras.ops.maximum(inner(inputs), 1e-30)
+    outputs = keras.ops.softmax(keras.ops.log(probs) / temperature, axis=-1)
+    return keras.Model(inputs, outputs, name=inner.name)
 
 
 def _check_model(model: Any) -> None:

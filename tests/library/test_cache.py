@@ -371,7 +371,10 @@ def test_a_sidecar_with_numbers_out_of_range_is_a_corrupt_entry(tmp_path, change
         cache.save(StandIn("new"), "tiny", KEY, {**sidecar(), **change})  # never written either
 
 
-@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(TrainResult) if f.default is dataclasses.MISSING])
+@pytest.mark.parametrize(
+    "field",
+    [f.name for f in dataclasses.fields(TrainResult) if f.default is f.default_factory is dataclasses.MISSING],
+)
 def test_a_sidecar_without_a_field_train_results_need_is_a_corrupt_entry(tmp_path, field):
     cache = ModelCache(tmp_path)
     meta = save(cache, "model")

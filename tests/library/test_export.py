@@ -47,6 +47,19 @@ def test_an_exported_model_answers_as_keras_in_its_own_runtime(format, trained_m
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("format", FORMATS)
+def test_a_calibrated_model_exports_with_its_temperature(format, trained_mlp, small_mnist, tmp_path):
+    from digitzoo.calibration import Calibrated
+
+    _, (images, _) = small_mnist
+    calibrated = Calibrated(trained_mlp.model, 0.6)
+    path = export_model(calibrated, tmp_path / default_path("mlp", format), format=format)
+    exported = load_exported(path)(images)
+    _same_answers(exported, predict_proba(calibrated, images))
+    assert exported.max(axis=1).mean() > predict_proba(trained_mlp.model, images).max(axis=1).mean()  # sharper
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["cnn", "cnn-best"])
 @pytest.mark.parametrize("format", ["tflite", "onnx"])
 def test_convolutions_export_in_inference_mode(name, format, small_mnist, tmp_path):
