@@ -117,6 +117,24 @@ def test_drawn_digit_is_read(page, server, digit):
     only_local(page, server)
 
 
+def _placed(strokes, x0: float, y0: float, scale: float):
+    """A digit's strokes shrunk by ``scale`` and moved to (x0, y0) of the canvas's unit square."""
+    return [[(x0 + scale * x, y0 + scale * y) for x, y in stroke] for stroke in strokes]
+
+
+def test_digits_drawn_at_different_heights_are_read_as_a_row(page, server):
+    # A 1 high on the left, a 7 low in the middle, a 0 in between on the right: no baseline, three marks.
+    strokes = (
+        _placed(STROKES["1"], -0.08, 0.0, 0.5)
+        + _placed(STROKES["7"], 0.22, 0.45, 0.5)
+        + _placed(STROKES["0"], 0.55, 0.22, 0.5)
+    )
+    draw(page, strokes)
+    assert wait_for_answer(page, len(strokes)) == "done", page.text_content("#status")
+    assert shown(page) == "170"
+    assert page.locator("#input28-2").count() == 1 and page.locator("#input28-3").count() == 0
+
+
 def test_undo_clear_and_redraw(page, server):
     blank = canvas_png(page)
     draw(page, STROKES["0"])
