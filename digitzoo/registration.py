@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .contract import IMAGE_SHAPE
+from .ensemble import Ensemble
 from .diagnosis import DIAGNOSES, GENERALISES, OVERFITTING, UNDERFITTING
 from .measured import RecipeAccuracy, recipe_accuracy
 from .recipe import Recipe
@@ -50,6 +51,8 @@ class ModelSpec:
     behaviour: str
     input_shape: tuple[int, ...] = IMAGE_SHAPE
     source: str = BUILTIN_SOURCE
+    #: Set for an ensemble: its members are this many models registered as that one (:mod:`digitzoo.ensemble`).
+    ensemble: Ensemble | None = None
 
     @property
     def pretrained(self) -> WeightsInfo | None:
@@ -127,12 +130,14 @@ def register_model(
     recipe: Recipe,
     behaviour: str,
     input_shape: tuple[int, ...] = IMAGE_SHAPE,
+    ensemble: Ensemble | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the decorated builder under ``name``.
 
     The builder takes keyword-only options and returns an uncompiled ``keras.Model`` that maps
     raw pixel values (0–255, shape ``input_shape``) to 10 class probabilities. ``params`` is its
-    parameter count, recorded so that listing the zoo needs no Keras.
+    parameter count, recorded so that listing the zoo needs no Keras. ``ensemble``: the model is
+    an ensemble of other registered models, trained each on its own (its ``recipe`` is theirs).
     """
     if not (isinstance(name, str) and _NAME.match(name)):
         raise ValueError(f"model name must be lowercase letters, digits, '.', '_' or '-', got {name!r}")
@@ -145,6 +150,8 @@ def register_model(
     behaviour = _BEHAVIOUR_ALIASES.get(behaviour, behaviour) if isinstance(behaviour, str) else behaviour
     if behaviour not in BEHAVIOURS:
         raise ValueError(f"model {name!r}: behaviour must be one of {', '.join(BEHAVIOURS)}, got {behaviour!r}")
+    if ensemble is not None and not isinstance(ensemble, Ensemble):
+        raise TypeError(f"model {name!r}: ensemble must be a digitzoo Ensemble, got {type(ensemble).__name__}")
     if not (isinstance(input_shape, (tuple, list)) and tuple(input_shape) == IMAGE_SHAPE):
         # Training and prediction feed (N, 28, 28) images; any other shape would fail inside Keras.
         raise ValueError(f"model {name!r}: input_shape must be {IMAGE_SHAPE}, the MNIST images, got {input_shape!r}")
@@ -163,6 +170,7 @@ def register_model(
             behaviour=behaviour,
             input_shape=tuple(input_shape),
             source=_source,
+            ensemble=ensemble,
         )
         return builder
 
