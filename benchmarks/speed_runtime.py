@@ -233,6 +233,7 @@ def startup_rows(bench: Bench) -> list[Row]:
 _PHOTO_PARTS = """
 import json, sys, time
 t0 = time.perf_counter()
+from digitzoo.calibration import Calibrated
 from digitzoo.predict import load_model, predict_stages, read_digits
 t1 = time.perf_counter()
 model = load_model(runtime=sys.argv[2])
@@ -245,7 +246,8 @@ predict_stages(model, [stages])
 t5 = time.perf_counter()
 print(json.dumps({
     "read": read.digits,
-    "model": type(model).__name__,
+    "model": type(model.model if isinstance(model, Calibrated) else model).__name__,
+    "calibrated": isinstance(model, Calibrated),
     "tensorflow_imported": "tensorflow" in sys.modules,
     "probabilities": [dict(g.top) for g in read.guesses],
     "parts": {"import digitzoo.predict": t1 - t0, "load the model": t2 - t1, "image pipeline": t3 - t2,

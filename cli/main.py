@@ -50,7 +50,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": (
         "report_cmd",
         "report",
-        "Write a report on model NAME: learning curves, confusion matrix, mistakes and per-digit metrics.",
+        "Write a report on model NAME: learning curves, confusion matrix, mistakes, per-digit metrics, calibration.",
     ),
     "sweep": (
         "sweep_cmd",

@@ -175,7 +175,8 @@ def _hint_rows(predictions: list[Prediction], err: Console) -> None:
 
 def _show(predictions: list[Prediction], as_json: bool, top: int, *, calibrated: bool) -> None:
     if as_json:
-        click.echo(json.dumps([p.to_dict() for p in predictions], indent=2))
+        entries = [p.to_dict() if p.error else {**p.to_dict(), "calibrated": calibrated} for p in predictions]
+        click.echo(json.dumps(entries, indent=2))
         return
     read = [p for p in predictions if not p.error]
     if not read:

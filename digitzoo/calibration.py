@@ -156,6 +156,10 @@ class Calibrated:
         self.model = model
         self.temperature = float(temperature)
 
+    def __call__(self, images: Any) -> np.ndarray:
+        """The wrapped model's probabilities for ``images``, calibrated."""
+        return apply_temperature(np.asarray(self.model(images)), self.temperature)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.__dict__["model"], name) if "model" in self.__dict__ else super().__getattribute__(name)
 

@@ -119,9 +119,12 @@ def _forward(model: Any, image_shape: tuple[int, ...], jit_compile: bool) -> Cal
             def forward(images):
                 return ref()(images, training=False)
 
-            # One signature with a free batch size: traced once, never again for a new N.
+            # One signature with a free batch size: traced once, never again for a new N. No
+            # control flow to convert: autograph would only write a temporary file per process.
             signature = [tf.TensorSpec((None, *image_shape), tf.float32)]
-            per_model[jit_compile] = tf.function(forward, input_signature=signature, jit_compile=jit_compile)
+            per_model[jit_compile] = tf.function(
+                forward, input_signature=signature, jit_compile=jit_compile, autograph=False
+            )
         return per_model[jit_compile]
 
 

@@ -273,6 +273,22 @@ def test_a_fresh_install_predicts_with_the_best_shipped_model_without_training(h
     assert f"({best_pretrained()})" in CliRunner().invoke(cli, ["predict", "--help"]).stdout
 
 
+def test_uncalibrated_gives_the_models_own_probabilities_and_says_so(homes, photos):
+    from digitzoo.predict import load_model, predict_digits
+
+    seven = photos / "seven.jpg"
+    runs = {flag: CliRunner().invoke(cli, ["predict", seven.as_posix(), *flag]) for flag in ((), ("--uncalibrated",))}
+    for flag, calibrated in (((), True), (("--uncalibrated",), False)):
+        result = runs[flag]
+        assert result.exit_code == 0, result.output
+        (library,) = predict_digits([seven], model=load_model(calibrated=calibrated))
+        assert f"{library.confidence:.1%}" in result.stdout
+        caption = "calibrated probabilities" if calibrated else "the model's own (uncalibrated) probabilities"
+        assert caption in result.stdout
+    as_json = CliRunner().invoke(cli, ["predict", "--json", "--uncalibrated", seven.as_posix()])
+    assert json.loads(as_json.stdout)[0]["calibrated"] is False
+
+
 def test_a_device_is_an_error_entry_not_read_without_end(mnist_runner, photos):
     """/dev/zero reports size 0 and never ends: it used to fill the memory (a MemoryError traceback)."""
     result = mnist_runner.invoke(cli, ["predict", "-m", "tiny", "--json", "/dev/zero"])

@@ -13,7 +13,7 @@ from digitzoo_cli.main import cli
 
 # An mlp that reaches about 85% in a few seconds: a confusion matrix with mistakes in it.
 _TRAIN = ["--train-size", "1000", "--epochs", "3", "--batch-size", "16"]
-_FILES = ["confusion.png", "curves.png", "mistakes.png", "report.md"]
+_FILES = ["confusion.png", "curves.png", "mistakes.png", "reliability.png", "report.md"]
 
 
 pytestmark = pytest.mark.usefixtures("homes")  # no MNIST and no network unless a test brings them
@@ -29,7 +29,7 @@ def test_report_writes_the_folder_and_prints_the_tables(runner, mnist_npz, tmp_p
     assert sorted(p.name for p in (cwd / "report-mlp").iterdir()) == _FILES  # the default folder
     table = result.stdout
     assert "confusion matrix: rows true digit, columns predicted" in table and "per digit" in table
-    assert "report written to report-mlp/report.md, with curves.png, confusion.png, mistakes.png" in table
+    assert "report written to report-mlp/report.md, with curves.png, confusion.png, mistakes.png, reliability.png" in table
     assert "epoch 3/3" in result.stderr and "epoch 3/3" not in table
 
     # Again as JSON: the cached model, the same numbers, only JSON on stdout.
@@ -51,7 +51,15 @@ def test_report_writes_the_folder_and_prints_the_tables(runner, mnist_npz, tmp_p
         assert f"│ {d['digit']} │ {d['precision']:.2%} │ {d['recall']:.2%} │ {d['support']:,} │" in cells
     assert f"{data['test_accuracy']:.2%}" in table
     assert data["files"] == {kind: f"json/{name}" for kind, name in REPORT_FILES.items()}
-    for name in ("curves.png", "confusion.png", "mistakes.png"):
+    calibration = data["calibration"]
+    assert calibration["temperature"] > 0 and calibration["held_out_size"] > 0
+    for kind in ("uncalibrated", "calibrated"):
+        bins = calibration[kind]["bins"]
+        assert sum(b["count"] for b in bins) == 10000
+        gaps = sum(b["count"] * abs(b["confidence"] - b["accuracy"]) for b in bins if b["count"])
+        assert calibration[kind]["ece"] == pytest.approx(gaps / 10000, abs=1e-5)
+        assert calibration["ece_before" if kind == "uncalibrated" else "ece_after"] == calibration[kind]["ece"]
+    for name in ("curves.png", "confusion.png", "mistakes.png", "reliability.png"):
         assert cv2.imread(str(cwd / "json" / name)).std() > 10
 
 

@@ -43,10 +43,14 @@ def test_export_with_training_options_trains_then_reuses_exactly_that_model(mnis
     # The model exported is the one the cache now holds for these options, not the shipped mlp.
     found = resolve("mlp", **TINY_RUN)
     assert found.source == "cached" and found.file == origin["file"] is not None
-    cached = found.model
     images = load_mnist(mnist_npz)[1][0][:300]
-    exported = load_exported(out)(images)
-    np.testing.assert_allclose(exported, predict_proba(cached, images), atol=1e-4, rtol=0)
+    exported = load_exported(out)(images)  # with the model's temperature baked in
+    np.testing.assert_allclose(exported, predict_proba(found.calibrated(), images), atol=1e-4, rtol=0)
+    own = tmp_path / "own.onnx"
+    plain = CliRunner().invoke(cli, ["export", "mlp", "--format", "onnx", "-o", str(own), *TINY_ARGS, "--uncalibrated"])
+    assert plain.exit_code == 0, plain.output
+    np.testing.assert_allclose(load_exported(own)(images), predict_proba(found.model, images), atol=1e-4, rtol=0)
+    assert np.abs(load_exported(own)(images) - exported).max() > 1e-3
     shipped = predict_proba(build_model("mlp", weights="mnist"), images)
     assert np.abs(exported - shipped).max() > 0.1  # one epoch on 600 digits is far from the shipped mlp
 

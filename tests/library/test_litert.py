@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from digitzoo import litert
+from digitzoo.calibration import Calibrated, apply_temperature
 from digitzoo.data import load_mnist
 from digitzoo.errors import DigitzooError, ModelError
 from digitzoo.image.synthetic import synthetic_photos
@@ -53,18 +54,24 @@ def test_litert_reads_photos_as_keras_does(test_digits):
     assert lite[-1].digits == "7"
 
 
+def _runs_on_litert(model) -> bool:
+    return isinstance(model, Calibrated) and isinstance(model.model, LiteModel)
+
+
 def test_default_model_is_the_best_shipped_one_through_litert():
     model = load_model()
-    assert isinstance(model, LiteModel) and model.name == "cnn-best"
-    assert isinstance(load_model("cnn"), LiteModel)  # shipped, and the user trained none
-    assert not isinstance(load_model(runtime="keras"), LiteModel)
+    assert _runs_on_litert(model) and model.name == "cnn-best"
+    assert _runs_on_litert(load_model("cnn"))  # shipped, and the user trained none
+    assert isinstance(load_model(calibrated=False), LiteModel)
+    keras = load_model(runtime="keras")
+    assert isinstance(keras, Calibrated) and not isinstance(keras.model, LiteModel)
     with pytest.raises(DigitzooError, match="^runtime must be 'auto' or 'keras', got 'onnx'$"):
         load_model(runtime="onnx")
 
 
 def test_without_litert_the_keras_model_is_used(monkeypatch):
     monkeypatch.setattr(litert, "available", lambda: False)
-    model = load_model()
+    model = load_model(calibrated=False)
     assert not isinstance(model, LiteModel) and model.count_params() > 0
 
 
@@ -93,13 +100,17 @@ def test_predictor_batches_a_lite_model():
     whole = Predictor(model, batch_size=1000)(images)
     assert whole.shape == (2500, 10)
     assert np.allclose(whole[1234], model(images[1234:1235])[0], atol=1e-6)
+    own = model.model(images[:1000])  # calibrated: the lite model's own probabilities, rescaled
+    assert np.allclose(whole[:1000], apply_temperature(own, model.temperature), atol=1e-6)
+    assert np.abs(whole[:1000] - own).max() > 1e-2
     assert Predictor(model)(images[0]).shape == (10,)
     with pytest.raises(DigitzooError, match=r"^images must have shape \(N, 28, 28\) or \(28, 28\), got \(3, 27, 28\)$"):
         Predictor(model)(images[:3, :27])
 
 
-def test_lite_model_refuses_wrong_images():
-    model = load_model()
+@pytest.mark.parametrize("calibrated", [True, False])
+def test_lite_model_refuses_wrong_images(calibrated):
+    model = load_model(calibrated=calibrated)
     assert model(np.zeros((0, 28, 28))).shape == (0, 10)
     with pytest.raises(ModelError, match=r"^images must have shape \(N, 28, 28\), got \(28, 28\)$"):
         model(np.zeros((28, 28)))

@@ -31,6 +31,7 @@ from web_helpers import local_client
 
 SEVEN = ROOT / "assets" / "digits" / "seven.jpg"
 ROW = ROOT / "assets" / "digits" / "row.jpg"
+FREE = ROOT / "assets" / "digits" / "free.jpg"  # 5743 written freely across the page
 PHOTOS = sorted(_PHOTOS.iterdir())
 #: Seconds before a wait between threads gives up: a guard against a hang, never a measure of speed.
 HANG_GUARD = 120
@@ -143,6 +144,24 @@ def test_predict_reads_the_row_and_obeys_reading_and_top(client):
     single = _post_file(client, ROW, reading="single", top="5").json()
     assert len(single["digits"]) == 1 and single["row"] is False and len(single["guesses"][0]["top"]) == 5
     assert _post_file(client, SEVEN, reading="multi").json()["row"] is True
+
+
+def test_probabilities_are_calibrated_unless_asked_otherwise(client):
+    calibrated = _post_file(client, SEVEN).json()
+    own = _post_file(client, SEVEN, calibrated="false").json()
+    assert (calibrated["calibrated"], own["calibrated"]) == (True, False)
+    assert calibrated["digits"] == own["digits"] == "7"
+    for body, model in ((calibrated, load_model()), (own, load_model(calibrated=False))):
+        (library,) = predict_digits([SEVEN], model=model)
+        assert body["confidence"] == pytest.approx(library.confidence, abs=1e-6)
+    assert calibrated["confidence"] > own["confidence"]  # label smoothing made the model's own too modest
+
+
+def test_a_free_form_row_is_read_without_being_asked_and_says_why(client):
+    body = _post_file(client, FREE).json()
+    assert body["digits"] == "5743" and body["row"] is True and body["why"]
+    (library,) = predict_digits([FREE], model=load_model())
+    assert body["why"] == library.why
 
 
 @pytest.mark.parametrize("path", PHOTOS, ids=[p.name for p in PHOTOS])
