@@ -112,7 +112,7 @@ from speed_setup import REPO, Bench, Settings, private_home, save_mnist, warm_up
 
 ROWS = (
     "mlp", "overhead", "cnn", "demo", "test-pass", "cnn-best", "deterministic", "sweep", "seeds",
-    "predict", "litert", "startup", "photo", "serve", "memory",
+    "predict", "litert", "startup", "photo", "ensemble", "serve", "memory",
 )
 DEFAULT_ROWS = tuple(r for r in ROWS if r != "cnn-best")
 RESULTS = REPO / "benchmarks" / "results"
@@ -196,7 +196,9 @@ def _load(args: argparse.Namespace, settings: Settings):
 def measure(bench: Bench, wanted: tuple[str, ...]) -> list[Row]:
     """The wanted rows in table order. A row that fails is reported as failed; the others still run."""
     from speed_experiments import seeds_row, sweep_row
-    from speed_runtime import litert_rows, memory_row, photo_rows, predict_rows, serve_row, startup_rows
+    from speed_runtime import (
+        ensemble_rows, litert_rows, memory_row, photo_rows, predict_rows, serve_row, startup_rows,
+    )
     from speed_training import best_row, cnn_row, demo_row, deterministic_rows, mlp_rows, test_pass_row
 
     steps = {
@@ -213,6 +215,7 @@ def measure(bench: Bench, wanted: tuple[str, ...]) -> list[Row]:
         "startup": lambda: startup_rows(bench),
         "litert": lambda: litert_rows(bench),
         "photo": lambda: photo_rows(bench),
+        "ensemble": lambda: ensemble_rows(bench),
         "serve": lambda: [serve_row(bench)],
         "memory": lambda: [memory_row(bench)],
     }

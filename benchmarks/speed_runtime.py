@@ -236,7 +236,7 @@ t0 = time.perf_counter()
 from digitzoo.calibration import Calibrated
 from digitzoo.predict import load_model, predict_stages, read_digits
 t1 = time.perf_counter()
-model = load_model(runtime=sys.argv[2])
+model = load_model(sys.argv[3] if len(sys.argv) > 3 else None, runtime=sys.argv[2])
 t2 = time.perf_counter()
 stages = read_digits(sys.argv[1])
 t3 = time.perf_counter()
@@ -336,6 +336,73 @@ def _runtime_photo_row(scripts: dict[str, list]) -> Row:
                  "models": {"litert": last_lite["model"], "keras": last_keras["model"]}},
         note=f"read {last_lite['read']!r}; {breakdown}",
     )
+
+
+def ensemble_rows(bench: Bench) -> list[Row]:
+    """The shipped ensemble beside the shipped model it averages, both through LiteRT.
+
+    ``ensemble accuracy``: test accuracy (target 99.7 %) against its member's. ``ensemble photo``:
+    the photo read by a fresh script on a fresh install (target ≤ 1 s), alternating with the member.
+    """
+    from digitzoo.weights import load_pretrained, shipped
+
+    ensembles = [info for info in shipped().values() if info.members > 1]
+    if not ensembles:
+        return [Row(row="ensemble accuracy", what="the shipped ensemble", note="no ensemble is shipped")]
+    info = ensembles[0]
+    member = _member_of(info.name)
+    x, y = bench.test
+    models = {name: load_pretrained(name, runtime="litert") for name in (info.name, member)}
+    accuracy = {name: float(np.mean(model(x).argmax(1) == y)) for name, model in models.items()}  # and warm-up
+    seconds = {info.name: [], member: []}
+    for rep in range(bench.settings.set_repeat):
+        for name in (info.name, member) if rep % 2 == 0 else (member, info.name):
+            seconds[name].append(_ms(lambda: models[name](x)) / 1000)
+    env, walls, reads = _fresh_env(bench), {info.name: [], member: []}, []
+    for rep in range(bench.settings.photo_runs):
+        bench.log(f"ensemble: photo run {rep + 1}/{bench.settings.photo_runs}")
+        for name in (info.name, member) if rep % 2 == 0 else (member, info.name):
+            finished = run([sys.executable, "-c", _PHOTO_PARTS, str(PHOTO), "auto", name], env)
+            if finished.code:
+                raise RuntimeError(f"the {name} photo script failed: {_failure(finished)}")
+            walls[name].append(finished.seconds)
+            if name == info.name:
+                reads.append(json.loads(finished.stdout)["read"])
+    value, anchor = median(walls[info.name]), median(walls[member])
+    return [
+        Row(
+            row="ensemble accuracy",
+            what=f"shipped {info.name} vs shipped {member} through LiteRT: seconds to read {len(x):,} test "
+            "images, and the test accuracy",
+            value=median(seconds[info.name]),
+            anchor=member,
+            anchor_value=median(seconds[member]),
+            ratio=median([a / b for a, b in zip(seconds[info.name], seconds[member])]),
+            test_accuracy=accuracy[info.name],
+            checks=[at_least("test accuracy", accuracy[info.name], 0.997)],
+            samples=seconds[info.name],
+            details={"anchor_samples": seconds[member], "anchor_test_accuracy": accuracy[member],
+                     "size": info.litert["size"], "members": info.members},
+            note=f"{accuracy[info.name]:.2%} vs {accuracy[member]:.2%}; tflite {info.litert['size'] / 1e6:.2f} MB",
+        ),
+        Row(
+            row="ensemble photo",
+            what=f"the photo read by a fresh script (LiteRT, fresh install) with {info.name} vs {member}, wall s",
+            value=value,
+            anchor=member,
+            anchor_value=anchor,
+            ratio=median([a / b for a, b in zip(walls[info.name], walls[member])]),
+            checks=[at_most("wall", value, 1.0, " s"), equals("read", reads[-1], "7")],
+            samples=walls[info.name],
+            details={"anchor_samples": walls[member], "reads": reads},
+        ),
+    ]
+
+
+def _member_of(name: str) -> str:
+    from digitzoo.registry import model_info
+
+    return model_info(name).ensemble.member
 
 
 def litert_rows(bench: Bench) -> list[Row]:

@@ -69,6 +69,9 @@ class WeightsInfo:
     held_out_size: int = 0
     #: Images it trained on: MNIST's 60 000 less those held out.
     train_size: int = 60_000
+    #: How many models it averages: more than 1 for an ensemble (:mod:`digitzoo.ensemble`), which
+    #: takes that many models' time to read a digit.
+    members: int = 1
     folder: Path = field(default=WEIGHTS_DIR, repr=False, compare=False)
 
     @property
@@ -101,10 +104,11 @@ class WeightsInfo:
             "temperature": self.temperature,
             "held_out_size": self.held_out_size,
             "train_size": self.train_size,
+            "members": self.members,
         }
 
 
-_OPTIONAL = ("temperature", "held_out_size", "train_size")
+_OPTIONAL = ("temperature", "held_out_size", "train_size", "members")
 _FIELDS = [name for name in WeightsInfo.__dataclass_fields__ if name not in ("name", "folder", "litert", *_OPTIONAL)]
 
 
@@ -164,8 +168,13 @@ def weights_info(name: str, folder: str | os.PathLike | None = None) -> WeightsI
 
 
 def best_pretrained(folder: str | os.PathLike | None = None) -> str:
-    """The name of the shipped model with the highest test accuracy (ties: the first by name)."""
+    """The name of the shipped single model with the highest test accuracy (ties: the first by name).
+
+    An ensemble is used when asked for by name: it reads each digit with all its members, for a
+    tenth of a point more on MNIST (measured in docs/models.md), so it is the default only when
+    nothing else is shipped.
+    """
     available = shipped(folder)
     if not available:
         raise ModelError(f"no pretrained weights are installed; {REINSTALL}")
-    return min(available.values(), key=lambda info: (-info.test_accuracy, info.name)).name
+    return min(available.values(), key=lambda info: (info.members > 1, -info.test_accuracy, info.name)).name
