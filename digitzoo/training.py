@@ -183,14 +183,8 @@ def _train_ensemble(
     compile_model(model, plan.recipe, len(x))
     train_loss, train_acc = model.evaluate(x, _one_hot(y), batch_size=_EVAL_BATCH, verbose=0)
     test_loss, test_acc = model.evaluate(xt, _one_hot(yt), batch_size=_EVAL_BATCH, verbose=0)
-    result = TrainResult(
-        name=plan.name,
-        params=int(model.count_params()),
-        recipe=plan.recipe.to_dict(),
-        options=plan.options,
-        seed=plan.seed,
-        train_size=len(x),
-        test_size=len(xt),
+    result = _result(
+        plan, model, len(x), len(xt),
         train_accuracy=float(train_acc),
         train_loss=float(train_loss),
         test_accuracy=float(test_acc),
@@ -198,51 +192,53 @@ def _train_ensemble(
         # The members' own training, whether done now or before, and the assembly's evaluation now.
         train_seconds=round(sum(m.train_seconds for m in members) + time.perf_counter() - started, 3),
         history={},
+        **_calibrate(model, held_out),
+    )
+    if use_cache:
+        _save(cache, result, retrain)
+    return result
+
+
+def _train_new(plan: TrainingPlan, cache: ModelCache | None, retrain: bool, callbacks: Sequence[Any]) -> TrainResult:
+    """Build, fit and evaluate the planned model; cache it (``cache`` not None) if it followed the recipe."""
+    name, recipe, seed = plan.name, plan.recipe, plan.seed
+    with _op_determinism(plan.deterministic):
+        model = _build(name, plan.options, seed)
+        ((x, y), (xt, yt)), held_out = _load_data(plan.data, recipe.train_size, seed)
+        metrics = _fit_and_evaluate(model, name, recipe, (x, y), (xt, yt), callbacks)
+        metrics.update(_calibrate(model, held_out))
+    result = _result(plan, model, len(x), len(xt), **metrics)
+    if cache is not None and _followed_recipe(result, recipe):
+        # Without retrain, a run another process saved meanwhile is the same run: its file is kept,
+        # so the path it reported stays, and this result names that file. An OSError becomes a
+        # CacheError naming the folder.
+        _save(cache, result, retrain)
+    return result
+
+
+def _result(plan: TrainingPlan, model: Any, train_size: int, test_size: int, **metrics: Any) -> TrainResult:
+    """The record of a run of ``plan`` that made ``model``: its metrics and where it came from."""
+    return TrainResult(
+        name=plan.name,
+        params=int(model.count_params()),
+        recipe=plan.recipe.to_dict(),
+        options=plan.options,
+        seed=plan.seed,
+        train_size=train_size,
+        test_size=test_size,
         data=plan.data_hash,
         versions=recorded_versions(),
         saved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         deterministic=plan.deterministic,
         key=plan.key,
         model=model,
-        **_calibrate(model, held_out),
-    )
-    if use_cache:
-        saved = cache.save(model, plan.name, plan.key, result.to_dict(), keep_existing=not retrain)
-        result.model_path = str(cache.root / saved["file"])
-    return result
-
-
-def _train_new(plan: TrainingPlan, cache: ModelCache | None, retrain: bool, callbacks: Sequence[Any]) -> TrainResult:
-    """Build, fit and evaluate the planned model; cache it (``cache`` not None) if it followed the recipe."""
-    name, recipe, options, seed, key = plan.name, plan.recipe, plan.options, plan.seed, plan.key
-    with _op_determinism(plan.deterministic):
-        model = _build(name, options, seed)
-        ((x, y), (xt, yt)), held_out = _load_data(plan.data, recipe.train_size, seed)
-        metrics = _fit_and_evaluate(model, name, recipe, (x, y), (xt, yt), callbacks)
-        metrics.update(_calibrate(model, held_out))
-    result = TrainResult(
-        name=name,
-        params=int(model.count_params()),
-        recipe=recipe.to_dict(),
-        options=options,
-        seed=seed,
-        train_size=len(x),
-        test_size=len(xt),
-        data=plan.data_hash,
-        versions=recorded_versions(),
-        saved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        deterministic=plan.deterministic,
-        key=key,
-        model=model,
         **metrics,
     )
-    if cache is not None and _followed_recipe(result, recipe):
-        # Without retrain, a run another process saved meanwhile is the same run: its file is kept,
-        # so the path it reported stays, and this result names that file. An OSError becomes a
-        # CacheError naming the folder.
-        saved = cache.save(model, name, key, result.to_dict(), keep_existing=not retrain)
-        result.model_path = str(cache.root / saved["file"])
-    return result
+
+
+def _save(cache: ModelCache, result: TrainResult, retrain: bool) -> None:
+    saved = cache.save(result.model, result.name, result.key, result.to_dict(), keep_existing=not retrain)
+    result.model_path = str(cache.root / saved["file"])
 
 
 def _followed_recipe(result: TrainResult, recipe: Recipe) -> bool:

@@ -168,13 +168,13 @@ def weights_info(name: str, folder: str | os.PathLike | None = None) -> WeightsI
 
 
 def best_pretrained(folder: str | os.PathLike | None = None) -> str:
-    """The name of the shipped single model with the highest test accuracy (ties: the first by name).
+    """The name of the shipped model with the highest test accuracy (ties: the first by name).
 
-    An ensemble is used when asked for by name: it reads each digit with all its members, for a
-    tenth of a point more on MNIST (measured in docs/models.md), so it is the default only when
-    nothing else is shipped.
+    That is the ensemble: its members take three times a single model's arithmetic per digit, but a
+    photo read in a fresh process takes the same wall time (start-up dominates; ``make bench``'s
+    ``ensemble photo`` row), and it reads photos better (docs/models.md).
     """
     available = shipped(folder)
     if not available:
         raise ModelError(f"no pretrained weights are installed; {REINSTALL}")
-    return min(available.values(), key=lambda info: (info.members > 1, -info.test_accuracy, info.name)).name
+    return min(available.values(), key=lambda info: (-info.test_accuracy, info.name)).name

@@ -11,6 +11,7 @@ from digitzoo.ensemble import Ensemble, member_seeds
 from digitzoo.export import export_model, load_exported
 from digitzoo.inference import predict_proba
 from digitzoo.registry import model_info
+from digitzoo.report import REPORT_FILES, build_report, write_report
 from digitzoo.training import train
 
 
@@ -45,3 +46,10 @@ def test_the_ensemble_averages_its_members_calibrated_probabilities_and_exports_
         np.testing.assert_allclose(load_exported(path)(pixels), calibrated, atol=1e-4)
     plain = export_model(ensemble.model, tmp_path / "plain.tflite", format="tflite")
     np.testing.assert_allclose(load_exported(plain)(pixels), own, atol=1e-4)
+
+    # A report: everything but learning curves, which an ensemble has none of (its members trained).
+    report = build_report(ensemble, small_mnist[1])
+    paths = write_report(report, tmp_path / "report")
+    assert sorted(paths) == sorted(kind for kind in REPORT_FILES if kind != "curves")
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == sorted(p.name for p in paths.values())
+    assert "digitzoo report cnn-best --seed N" in paths["markdown"].read_text()

@@ -18,7 +18,7 @@ from digitzoo.image.synthetic import synthetic_photos
 from digitzoo.inference import Predictor, predict_proba
 from digitzoo.litert import LiteModel
 from digitzoo.predict import load_model, predict_digits
-from digitzoo.weights import MANIFEST_NAME, WEIGHTS_DIR, load_pretrained, shipped
+from digitzoo.weights import MANIFEST_NAME, WEIGHTS_DIR, best_pretrained, load_pretrained, shipped
 
 from helpers import ROOT
 
@@ -60,7 +60,7 @@ def _runs_on_litert(model) -> bool:
 
 def test_default_model_is_the_best_shipped_one_through_litert():
     model = load_model()
-    assert _runs_on_litert(model) and model.name == "cnn-best"
+    assert _runs_on_litert(model) and model.name == best_pretrained() == "cnn-best-ensemble"
     assert _runs_on_litert(load_model("cnn"))  # shipped, and the user trained none
     assert isinstance(load_model(calibrated=False), LiteModel)
     keras = load_model(runtime="keras")

@@ -22,7 +22,7 @@ from digitzoo.image.header import FORMATS
 from digitzoo.image.io import decode_image, fit_side, read_image
 from digitzoo.image.kernels import DESCRIPTIONS, KERNELS, SOBEL_X, VERTICAL
 from digitzoo.predict import load_model, predict_digits, read_digits
-from digitzoo.weights import shipped
+from digitzoo.weights import best_pretrained, shipped
 from digitzoo.web import create_app
 from digitzoo.web.service import CUP, FILTER_SIDE
 from helpers import PHOTOS as _PHOTOS
@@ -93,7 +93,7 @@ def test_models_lists_the_zoo_with_shipped_accuracy(client):
     from digitzoo.registry import list_models
 
     body = client.get("/api/models").json()
-    assert body["default"] == "cnn-best"
+    assert body["default"] == best_pretrained()
     assert [m["name"] for m in body["models"]] == list_models()
     by_name = {m["name"]: m for m in body["models"]}
     for name, info in shipped().items():
@@ -101,7 +101,7 @@ def test_models_lists_the_zoo_with_shipped_accuracy(client):
         assert by_name[name]["test_accuracy"] == info.test_accuracy
     lenet5 = {"pretrained": False, "test_accuracy": None, "available": False, "loaded": False, "problem": None}
     assert by_name["lenet5"] == by_name["lenet5"] | lenet5  # empty homes: nobody trained it
-    assert by_name["cnn-best"]["loaded"] is True
+    assert by_name[best_pretrained()]["loaded"] is True
     assert [m["name"] for m in body["models"] if m["available"]] == sorted(shipped())
     fields = {"name", "description", "params", "pretrained", "test_accuracy", "available", "loaded", "problem"}
     assert set(by_name["mlp"]) == fields
@@ -119,7 +119,7 @@ def test_predict_an_upload_reads_the_seven_as_the_library_does(client):
     response = _post_file(client, SEVEN)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["model"] == "cnn-best" and body["digits"] == "7" and body["row"] is False
+    assert body["model"] == best_pretrained() and body["digits"] == "7" and body["row"] is False
     (guess,) = body["guesses"]
     assert guess["digit"] == 7 and guess["confidence"] == body["confidence"]
     assert [t["digit"] for t in guess["top"]][0] == 7 and len(guess["top"]) == 3
@@ -200,7 +200,7 @@ def test_predict_with_another_shipped_model_loads_it_once(client):
     assert body.status_code == 200, body.text
     assert body.json()["model"] == "mlp" and body.json()["digits"] == "1"
     loaded = {m["name"]: m["loaded"] for m in client.get("/api/models").json()["models"]}
-    assert loaded["mlp"] and loaded["cnn-best"] and not loaded["cnn"]
+    assert loaded["mlp"] and loaded[best_pretrained()] and not loaded["cnn"]
 
 
 def test_filter_the_cup_with_vertical_as_digitzoo_filter_does(client):

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from digitzoo.web import create_app
 from digitzoo.web.hosts import AllowedHosts, HostCheck, host_name
+from digitzoo.weights import best_pretrained
 from digitzoo_cli.main import cli
 
 _REFUSED = (
@@ -57,7 +58,7 @@ def _refusal(response, status: int) -> str:
 def test_the_names_the_server_was_started_for_are_answered(app, host):
     response = _get(app, host)
     assert response.status_code == 200, response.text
-    assert response.json()["default"] == "cnn-best"
+    assert response.json()["default"] == best_pretrained()
 
 
 @pytest.mark.parametrize(

@@ -19,10 +19,11 @@ from click.testing import CliRunner
 
 from helpers import sigint_at_default
 from digitzoo.web.server import is_loopback, url_of
+from digitzoo.weights import best_pretrained
 from digitzoo_cli.main import cli
 
 START_TIMEOUT = 120  # seconds: loading the model on a loaded CI machine
-_LINE = "digitzoo serve: http://127.0.0.1:{port} (model cnn-best; Ctrl-C stops)"
+_LINE = "digitzoo serve: http://127.0.0.1:{port} (model cnn-best-ensemble; Ctrl-C stops)"
 _REFUSED = (
     "host {!r} is not served here: the server answers to the names it was started for "
     "(digitzoo serve --allow-host NAME adds one)"
@@ -94,7 +95,7 @@ def test_serve_starts_answers_and_stops_on_a_signal(signum, last_line):
         line = _first_line(process, START_TIMEOUT)
         assert line == _LINE.format(port=port), process.stderr.read() if process.poll() is not None else line
         status, body = _get(port)
-        assert status == 200 and body["default"] == "cnn-best" and any(m["name"] == "cnn-best" for m in body["models"])
+        assert status == 200 and body["default"] == best_pretrained() and any(m["name"] == best_pretrained() for m in body["models"])
         # Only the names it serves: another site's name (DNS rebinding) is refused in one JSON line.
         for host in (f"localhost:{port}", f"digits.example:{port}", "[::1]"):
             assert _get(port, host)[0] == 200, host
