@@ -301,9 +301,10 @@ def write_report(report: Report, folder: str | os.PathLike, *, columns: int = 8)
     from .figures.reliability import reliability_figure
 
     folder = prepare_report_folder(folder)
-    paths = {kind: folder / name for kind, name in REPORT_FILES.items() if kind != "curves" or _has_curves(report)}
+    curves = _ensemble_member(report) is None
+    paths = {kind: folder / name for kind, name in REPORT_FILES.items() if kind != "curves" or curves}
     name = report.name
-    if "curves" in paths:
+    if curves:
         save_figure(curves_figure([report.result], title=f"{name}: learning curves"), paths["curves"])
     confusion_title = f"{name}: confusion matrix on {report.confusion.sum():,} test images"
     save_figure(confusion_figure(report.confusion, title=confusion_title), paths["confusion"])
@@ -346,16 +347,14 @@ def report_markdown(report: Report) -> str:
         f"| {d['digit']} | {d['precision']:.2%} | {d['recall']:.2%} | {d['support']:,} |" for d in report.digits()
     ]
     lines += ["", "## Learning curves", ""]
-    if _has_curves(report):
+    member = _ensemble_member(report)
+    if member is None:
         lines += [
             "Train (solid) and test (dashed) accuracy and loss after every epoch.",
             "",
             f"![Learning curves of {r.name}]({REPORT_FILES['curves']})",
         ]
     else:
-        from .registry import model_info
-
-        member = model_info(r.name).ensemble.member
         lines += [f"An ensemble is not trained as one: each `{member}` it averages has its own (`digitzoo report {member} --seed N`)."]
     lines += [
         "",
@@ -381,11 +380,13 @@ def report_markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
-def _has_curves(report: Report) -> bool:
-    """An ensemble has no learning curves of its own: its members trained, it did not."""
+def _ensemble_member(report: Report) -> str | None:
+    """The model an ensemble averages, or None. An ensemble has no learning curves of its own: its
+    members trained, it did not."""
     from .registry import model_info
 
-    return model_info(report.name).ensemble is None
+    ensemble = model_info(report.name).ensemble
+    return ensemble.member if ensemble else None
 
 
 def _calibration_text(report: Report) -> str:
